@@ -1,0 +1,79 @@
+// idle_timeout: a connection with no bytes either way for that long is closed on both sides; a
+// connection that keeps exchanging bytes outlives it several times over.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "harness.h"
+#include "servers.h"
+#include "sockets.h"
+
+namespace ringlb::it {
+namespace {
+
+class IdleTimeoutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ConfigSpec spec = simple_config(lp_.port, {backend_.address()});
+    spec.pools[0].idle_timeout = "1s";
+    spec.pools[0].health_interval = "1s";
+    std::string err;
+    lb_ = start_ringlb(dir_, spec, &err);
+    ASSERT_TRUE(lb_) << err;
+  }
+
+  TempDir dir_;
+  HandlerReport backend_end_;
+  // After the prologue, echoes until the stream ends and reports how it ended (eof or reset).
+  TcpServer backend_{[this](int fd, const std::atomic<bool>& stopping) {
+    if (!await_prologue(fd)) return;
+    const auto t0 = Clock::now();
+    char buf[4096];
+    while (!stopping) {
+      size_t got = 0;
+      const Outcome o = recv_exact(fd, buf, 1, deadline_in(seconds(8)), &got);
+      if (o != Outcome::kOk) {
+        backend_end_.set(o == Outcome::kEof || o == Outcome::kReset,
+                         std::string(to_string(o)) + " after " + std::to_string(seconds_since(t0)) + " s");
+        return;
+      }
+      if (send_all(fd, buf, 1, deadline_in(seconds(2))) != Outcome::kOk) return;
+    }
+  }};
+  ReservedPort lp_ = reserve_port();
+  std::unique_ptr<RinglbProcess> lb_;
+};
+
+TEST_F(IdleTimeoutTest, IdleConnectionIsClosedOnBothSides) {
+  int cerr = 0;
+  Fd c = connect_with_prologue(lp_.port, &cerr);
+  ASSERT_TRUE(c.valid()) << "errno " << -cerr;
+  ASSERT_EQ(echo_round(c.get(), "x", deadline_in(seconds(3))), Outcome::kOk);
+  const auto idle_from = Clock::now();
+  const Outcome o = wait_closed(c.get(), deadline_in(seconds(6)));
+  const double after = seconds_since(idle_from);
+  EXPECT_TRUE(o == Outcome::kEof || o == Outcome::kReset) << "client saw " << to_string(o) << " after " << after << " s";
+  EXPECT_GE(after, 0.8) << "closed before idle_timeout (1s)";
+  EXPECT_LE(after, 5.0) << "idle connection lived far past idle_timeout (1s)";
+  ASSERT_TRUE(backend_end_.wait(seconds(3))) << "the backend side was not closed";
+  EXPECT_TRUE(backend_end_.ok()) << backend_end_.what();
+}
+
+TEST_F(IdleTimeoutTest, ActiveConnectionSurvives) {
+  int cerr = 0;
+  Fd c = connect_with_prologue(lp_.port, &cerr);
+  ASSERT_TRUE(c.valid()) << "errno " << -cerr;
+  const auto start = Clock::now();
+  int rounds = 0;
+  while (seconds_since(start) < 3.0) {
+    ASSERT_EQ(echo_round(c.get(), "y", deadline_in(seconds(2))), Outcome::kOk)
+        << "active connection broke after " << seconds_since(start) << " s (" << rounds << " rounds)";
+    ++rounds;
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+  EXPECT_GE(rounds, 8);
+  EXPECT_FALSE(backend_end_.wait(milliseconds(0))) << "backend connection ended: " << backend_end_.what();
+}
+
+}  // namespace
+}  // namespace ringlb::it
