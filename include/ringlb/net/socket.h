@@ -1,0 +1,33 @@
+// Socket helpers shared by the workers and the prober: listener setup (control plane, returns
+// Result) and the small per-connection calls the data plane makes (return -errno, noexcept).
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cstdint>
+
+#include "ringlb/common/address.h"
+#include "ringlb/common/fd.h"
+#include "ringlb/common/result.h"
+
+namespace ringlb::net {
+
+// A non-blocking listening socket with SO_REUSEADDR and SO_REUSEPORT, one per worker per
+// listener: the kernel spreads SYNs across them by 4-tuple hash.
+Result<Fd> open_listener(const Address& bind, uint32_t backlog);
+
+// A non-blocking, close-on-exec TCP socket for connecting to a backend, with TCP_NODELAY:
+// a passthrough proxy must not add Nagle delay on its own hop. Returns the fd or -errno.
+int open_stream_socket(sa_family_t family) noexcept;
+
+// Makes the next close() send RST instead of FIN (SO_LINGER {1, 0}): how a reset is forwarded.
+void set_linger_reset(int fd) noexcept;
+
+// Sets RLIMIT_NOFILE's soft limit to its hard limit; returns the new soft limit.
+rlim_t raise_nofile_limit() noexcept;
+
+// The peer / local address of a connected socket, or -errno.
+int peer_address(int fd, Address& out) noexcept;
+int local_address(int fd, Address& out) noexcept;
+
+}  // namespace ringlb::net

@@ -1,0 +1,49 @@
+// The splice path's byte mover for one direction of a connection (c2b or b2c):
+// src socket -> pipe -> dst socket with splice(2, SPLICE_F_NONBLOCK | SPLICE_F_MOVE), called
+// inline after a ring POLL reported readiness. Worker thread only; never blocks.
+//
+// Kernel facts it is built on (Linux 6.18, kernel-datapath-findings §1.2, §2):
+//  - EAGAIN from socket->pipe can mean "no free pipe slot" (each skb fragment takes one), not
+//    "socket drained". The pump therefore only reads into an EMPTY pipe, where EAGAIN can only
+//    mean the socket has nothing, and always flushes the pipe before reading again.
+//  - The FIN is forwarded (shutdown(dst, SHUT_WR)) only once the pipe is empty.
+#pragma once
+
+#include <cstdint>
+
+#include "ringlb/splice/pipe_pool.h"
+
+namespace ringlb::splice {
+
+struct Direction {
+  Pipe pipe;             // held only while bytes are in flight
+  uint32_t in_pipe = 0;  // bytes spliced into the pipe and not yet out of it
+  bool src_eof = false;  // src returned 0 (peer's FIN seen)
+  bool done = false;     // FIN forwarded to dst: this direction is finished
+};
+
+enum class Want : uint8_t {
+  readable,  // src has nothing more now: poll src for POLLIN
+  writable,  // dst's send buffer is full: poll dst for POLLOUT
+  pipe,      // no pipe could be had (EMFILE...): retry later
+  done,      // FIN forwarded
+  error,     // a socket error: the connection must be reset (err holds the errno)
+};
+
+struct PumpResult {
+  Want want;
+  int err = 0;         // positive errno when want == error
+  uint64_t bytes = 0;  // bytes that reached dst during this call
+};
+
+// Moves as much as it can without blocking, up to a fairness budget (kMaxRounds pipe-fulls),
+// and says what it is waiting for. When it stops on `readable` or `done`, the pipe is back in
+// the pool.
+PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept;
+
+// Bytes per pipe-full: the default pipe capacity (16 pages).
+constexpr uint32_t kPipeCapacity = 64 * 1024;
+// 16 pipe-fulls (1 MiB) per readiness event, then the direction yields to other connections.
+constexpr int kMaxRounds = 16;
+
+}  // namespace ringlb::splice

@@ -1,0 +1,46 @@
+// Command-line parsing: the modes and their arguments, and usage errors.
+#include "ringlb/app/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace ringlb::app {
+namespace {
+
+Result<Options> parse(std::vector<std::string_view> args) { return parse_args(args); }
+
+TEST(Cli, DefaultsToRunWithTheSystemConfig) {
+  auto o = parse({});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->mode, Mode::run);
+  EXPECT_EQ(o->config, "/etc/ringlb/ringlb.toml");
+}
+
+TEST(Cli, CheckAndConfig) {
+  auto o = parse({"--check", "--config", "x.toml"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->mode, Mode::check);
+  EXPECT_EQ(o->config, "x.toml");
+  EXPECT_EQ(parse({"--config=y.toml"})->config, "y.toml");
+}
+
+TEST(Cli, Route) {
+  auto o = parse({"route", "--config", "c.toml", "--listener", "public", "--json", "10.1.2.3:555"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->mode, Mode::route);
+  EXPECT_EQ(o->listener, "public");
+  EXPECT_TRUE(o->json);
+  EXPECT_EQ(o->client, "10.1.2.3:555");
+}
+
+TEST(Cli, Errors) {
+  EXPECT_FALSE(parse({"route"}).ok());                  // no client
+  EXPECT_FALSE(parse({"--config"}).ok());               // missing value
+  EXPECT_FALSE(parse({"--bogus"}).ok());
+  EXPECT_FALSE(parse({"--json"}).ok());                 // route-only flag
+  EXPECT_FALSE(parse({"route", "1.2.3.4", "5.6.7.8"}).ok());
+}
+
+}  // namespace
+}  // namespace ringlb::app
