@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,8 @@ enum class Outcome {
   kError,    // any other errno, or a protocol mismatch
 };
 const char* to_string(Outcome o);
+// So that gtest prints "reset", not the enum's bytes.
+inline void PrintTo(Outcome o, std::ostream* os) { *os << to_string(o); }
 
 // A port held for the test's life: a socket with SO_REUSEADDR|SO_REUSEPORT bound to ip:0 but
 // not listening. ringlb (same uid, SO_REUSEPORT) binds the same port; while only this socket
