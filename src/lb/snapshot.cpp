@@ -4,11 +4,9 @@
 namespace ringlb::lb {
 
 size_t PoolView::candidates(uint64_t flow_hash, std::span<uint32_t> out) const noexcept {
-  const bool use_primary = primary_available > 0;
-  const Tier& tier = use_primary ? *primary : *backup;
-  const size_t limit = use_primary ? primary_available : backup_available;
-  return walk_tier(
-      tier, flow_hash, [this](uint32_t i) noexcept { return backends[i].usable(); }, out, limit);
+  return candidate_order(
+      *primary, *backup, flow_hash, [this](uint32_t i) noexcept { return backends[i].available(); },
+      [this](uint32_t i) noexcept { return backends[i].usable(); }, out);
 }
 
 int PoolView::find_backend(const Address& address) const noexcept {

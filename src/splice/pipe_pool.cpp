@@ -14,7 +14,7 @@ int PipePool::acquire(Pipe& out) noexcept {
     return 0;
   }
   int fds[2];
-  // O_NONBLOCK on both ends: a full pipe must return EAGAIN, never block the worker, even
+  // O_NONBLOCK on both ends (here and in prewarm): a full pipe must return EAGAIN, never block the worker, even
   // though the sockets themselves are non-blocking (kernel-datapath-findings §1.2).
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
   out.read.reset(fds[0]);
@@ -38,8 +38,11 @@ void PipePool::release(Pipe&& pipe) noexcept {
 
 void PipePool::prewarm(size_t n) noexcept {
   while (idle_.size() < n && idle_.size() < max_idle_) {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
     Pipe p;
-    if (acquire(p) != 0) return;
+    p.read.reset(fds[0]);
+    p.write.reset(fds[1]);
     release(std::move(p));
   }
 }

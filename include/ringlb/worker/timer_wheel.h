@@ -24,7 +24,9 @@ class TimerWheel {
   void schedule(uint32_t id, uint64_t deadline_ms) {
     if (id >= next_.size()) grow(id + 1);
     if (bucket_[id] != kNone) unlink(id);
-    uint64_t tick = deadline_ms / tick_ms_;
+    // Rounded up: when tick t is processed, now >= t * tick_ms >= deadline, so an entry is never
+    // found in its bucket before it is due (which would leave it there for a whole turn).
+    uint64_t tick = (deadline_ms + tick_ms_ - 1) / tick_ms_;
     if (tick < next_tick_) tick = next_tick_;  // already due: fire at the next advance
     const uint32_t b = static_cast<uint32_t>(tick % heads_.size());
     deadline_[id] = deadline_ms;
