@@ -14,6 +14,7 @@ constexpr unsigned kSpliceFlags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 
 PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
   PumpResult r{Want::readable};
+  bool short_read = false;
   for (int round = 0;;) {
     // 1. Flush what the pipe holds.
     while (dir.in_pipe > 0) {
@@ -45,9 +46,11 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
       r.want = Want::done;
       return r;
     }
-    if (round++ == kMaxRounds) {
-      // Fairness: give the other connections a turn. The level-triggered POLLIN fires again at
-      // once if the source still has bytes.
+    if (short_read || round++ == kMaxRounds) {
+      // A read shorter than the pipe means the socket very likely had no more: arm POLLIN rather
+      // than spend a splice(2) on the EAGAIN. If bytes did remain (the pipe ran out of slots,
+      // one per skb fragment), the level-triggered poll completes at once. The budget gives
+      // the other connections a turn on a long stream the same way.
       pool.release(std::move(dir.pipe));
       r.want = Want::readable;
       return r;
@@ -63,6 +66,7 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
     const ssize_t n = ::splice(src, nullptr, dir.pipe.write.get(), nullptr, kPipeCapacity, kSpliceFlags);
     if (n > 0) {
       dir.in_pipe = static_cast<uint32_t>(n);
+      short_read = static_cast<uint32_t>(n) < kPipeCapacity;
       continue;
     }
     if (n == 0) {
