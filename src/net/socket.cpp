@@ -17,6 +17,11 @@ Result<Fd> open_listener(const Address& bind, uint32_t backlog) {
       ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     return Error{fmt::format("setsockopt SO_REUSEPORT: {}", strerror(errno))};
   }
+  // An IPv6 listener takes only IPv6: "[::]:443" beside "0.0.0.0:443" would otherwise share the
+  // IPv4 traffic through SO_REUSEPORT. Dual stack is two listeners, written out.
+  if (bind.family == AF_INET6 && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) {
+    return Error{fmt::format("setsockopt IPV6_V6ONLY: {}", strerror(errno))};
+  }
   sockaddr_storage ss;
   const socklen_t len = bind.to_sockaddr(ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
