@@ -140,5 +140,43 @@ TEST(Failover, HealthMarksDownMovesOnlyItsClientsAndBackUpReturnsThem) {
   EXPECT_EQ(not_back, 0) << "clients did not return to their backend:" << details;
 }
 
+// backup = true: used only when no primary is up (DESIGN.md "Config").
+TEST(Failover, BackupServesOnlyWhileNoPrimaryIsUp) {
+  TempDir dir;
+  NamedBackends backends(2);  // backend-1 primary, backend-2 backup
+  ReservedPort lp = reserve_port();
+  ConfigSpec spec = simple_config(lp.port, {});
+  spec.pools[0].backends = {BackendSpec{backends.server(0).address()},
+                            BackendSpec{backends.server(1).address(), 0, /*backup=*/true}};
+  spec.pools[0].health_interval = "200ms";
+  spec.pools[0].health_timeout = "100ms";
+  std::string err;
+  auto lb = start_ringlb(dir, spec, &err);
+  ASSERT_TRUE(lb) << err;
+
+  auto all_on = [&](const std::string& want) {
+    int hits = 0;
+    for (int n = 10; n < 20; ++n) {
+      std::string why;
+      const std::string got = who_serves(lp.port, loopback_ip(n), &why);
+      EXPECT_EQ(got, want) << loopback_ip(n) << " " << why;
+      hits += got == want;
+    }
+    return hits == 10;
+  };
+  EXPECT_TRUE(all_on("backend-1")) << "the backup took clients while the primary was up";
+
+  const std::string primary = backends.server(0).address();
+  const std::map<std::string, std::string> up = {{"backend", primary}, {"state", "up"}};
+  const int ups = lb->count_events("health", up);
+  backends.server(0).stop_listening();
+  ASSERT_TRUE(lb->wait_event("health", {{"backend", primary}, {"state", "down"}}, seconds(5)));
+  EXPECT_TRUE(all_on("backend-2")) << "the backup did not take over with the primary down";
+
+  backends.server(0).start_listening();
+  ASSERT_TRUE(lb->wait_event("health", up, seconds(5), ups + 1));
+  EXPECT_TRUE(all_on("backend-1")) << "clients did not return to the primary";
+}
+
 }  // namespace
 }  // namespace ringlb::it

@@ -79,6 +79,7 @@ std::string to_toml(const ConfigSpec& spec) {
     std::string datapath = l.datapath;
     if (datapath.empty() && env_datapath && *env_datapath) datapath = env_datapath;
     if (!datapath.empty()) t += fmt::format("datapath = {}\n", toml_string(datapath));
+    if (!l.proxy_protocol.empty()) t += fmt::format("proxy_protocol = {}\n", toml_string(l.proxy_protocol));
   }
   for (const auto& p : spec.pools) {
     t += fmt::format("\n[pools.{}]\n", p.name);
@@ -95,6 +96,7 @@ std::string to_toml(const ConfigSpec& spec) {
       t += fmt::format("address = {}\n", toml_string(b.address));
       if (b.weight > 0) t += fmt::format("weight = {}\n", b.weight);
       if (b.backup) t += "backup = true\n";
+      if (b.max_connections > 0) t += fmt::format("max_connections = {}\n", b.max_connections);
     }
   }
   return t;

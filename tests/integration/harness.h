@@ -44,6 +44,7 @@ struct BackendSpec {
   std::string address;
   int weight = 0;  // 0: not written (default)
   bool backup = false;
+  int max_connections = 0;  // 0: not written (unlimited)
 };
 
 struct PoolSpec {
@@ -64,6 +65,7 @@ struct ListenerSpec {
   uint16_t port = 0;
   std::string pool = "p";
   std::string datapath;  // empty: $RINGLB_IT_DATAPATH if set, else not written
+  std::string proxy_protocol;  // empty: not written ("off")
 };
 
 struct ConfigSpec {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster.h"
 #include "harness.h"
 #include "servers.h"
 #include "sockets.h"
@@ -84,6 +85,64 @@ TEST(Overload, MaxConnectionsClosesTheNewClientAndKeepsTheOthers) {
     if (!served) std::this_thread::sleep_for(milliseconds(100));
   }
   EXPECT_TRUE(served) << "no new connection served within 5 s after one of 5 closed";
+}
+
+// Per-backend max_connections: a full backend is skipped for new clients (README); with every
+// backend full the new client is refused; a freed slot is used again.
+TEST(Overload, FullBackendIsSkippedAndAllFullRefuses) {
+  TempDir dir;
+  NamedBackends backends(2);
+  ReservedPort lp = reserve_port();
+  ConfigSpec spec = simple_config(lp.port, {});
+  for (int i = 0; i < 2; ++i) {
+    spec.pools[0].backends.push_back(BackendSpec{backends.server(i).address(), 0, false, /*max_connections=*/2});
+  }
+  spec.pools[0].health_interval = "1s";
+  std::string err;
+  auto lb = start_ringlb(dir, spec, &err);
+  ASSERT_TRUE(lb) << err;
+
+  // All from one address (hash = client_ip): without limits they would all reach one backend.
+  auto open_named = [&](Fd* fd) {
+    ConnectOptions opt;
+    opt.source_ip = "127.0.0.7";
+    int cerr = 0;
+    *fd = connect_to(lp.port, opt, &cerr);
+    std::string name;
+    if (!fd->valid() || read_line(fd->get(), &name, deadline_in(seconds(3))) != Outcome::kOk) return std::string();
+    return name;
+  };
+  Fd held[4];
+  std::string names[4];
+  for (int i = 0; i < 4; ++i) {
+    names[i] = open_named(&held[i]);
+    ASSERT_FALSE(names[i].empty()) << "connection " << i + 1 << " of 4 (2 per backend) not served";
+  }
+  EXPECT_EQ(names[0], names[1]) << "the sticky backend was skipped before it was full";
+  EXPECT_NE(names[2], names[0]) << "a full backend (max_connections = 2) got a third connection";
+  EXPECT_EQ(names[2], names[3]);
+
+  Fd fifth;
+  ConnectOptions opt;
+  opt.source_ip = "127.0.0.7";
+  int cerr = 0;
+  fifth = connect_to(lp.port, opt, &cerr);
+  ASSERT_TRUE(fifth.valid()) << "errno " << -cerr;
+  size_t bytes = 0;
+  const Outcome o = wait_closed(fifth.get(), deadline_in(seconds(3)), &bytes);
+  EXPECT_TRUE(o == Outcome::kEof || o == Outcome::kReset) << "with every backend full: " << to_string(o);
+  EXPECT_EQ(bytes, 0u) << "a backend over its max_connections answered";
+
+  held[0].reset();  // frees a slot on the sticky backend once both directions end
+  std::string again;
+  const Deadline d = deadline_in(seconds(5));
+  while (again != names[0] && Clock::now() < d) {
+    Fd fd;
+    again = open_named(&fd);
+    if (again != names[0]) std::this_thread::sleep_for(milliseconds(100));
+    held[0] = std::move(fd);
+  }
+  EXPECT_EQ(again, names[0]) << "the freed slot on the sticky backend was not used again";
 }
 
 TEST(Overload, EmfilePausesAcceptingWithoutSpinningAndRecovers) {

@@ -2,13 +2,11 @@
 // certificate for gw.example.test signed by a CA made here; curl and openssl s_client connect
 // through ringlb with SNI and verify the chain. Skips (with the reason) where a tool is missing.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <fmt/format.h>
 
-#include <thread>
-
 #include "harness.h"
+#include "nginx.h"
 #include "sockets.h"
 
 namespace ringlb::it {
@@ -41,66 +39,38 @@ bool make_certificates(const TempDir& dir, const std::string& openssl, std::stri
   return true;
 }
 
-// nginx as one process (master_process off), so the PID we hold is all there is to stop.
-std::string nginx_conf(const TempDir& dir, uint16_t port) {
-  return fmt::format(R"(worker_processes 1;
-master_process off;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {0}/client_body;
-  proxy_temp_path {0}/proxy;
-  fastcgi_temp_path {0}/fastcgi;
-  uwsgi_temp_path {0}/uwsgi;
-  scgi_temp_path {0}/scgi;
-  server {{
+std::string tls_server_block(const TempDir& dir, uint16_t port) {
+  return fmt::format(R"(  server {{
     listen 127.0.0.1:{1} ssl reuseport;
     server_name {2};
     ssl_certificate {0}/server.crt;
     ssl_certificate_key {0}/server.key;
-    default_type text/plain;
     location / {{ return 200 "sni=$ssl_server_name\n"; }}
-  }}
-}}
-)",
+  }})",
                      dir.path(), port, kSni);
 }
 
 TEST(TlsPassthrough, CurlAndOpensslThroughRinglbToNginx) {
-  const std::string nginx = find_program("nginx");
+  const std::string nginx_bin = find_program("nginx");
   const std::string curl = find_program("curl");
   const std::string openssl = find_program("openssl");
-  if (nginx.empty() || curl.empty() || openssl.empty()) {
+  if (nginx_bin.empty() || curl.empty() || openssl.empty()) {
     GTEST_SKIP() << "needs nginx, curl and openssl (scripts/deps installs them)";
   }
   TempDir dir;
   std::string err;
   ASSERT_TRUE(make_certificates(dir, openssl, &err)) << err;
 
-  ReservedPort np = reserve_port();  // nginx binds it with reuseport
-  write_file(dir.file("nginx.conf"), nginx_conf(dir, np.port));
-  ChildProcess ngx;
-  ngx.set_stop(SIGTERM, seconds(3));
-  ASSERT_TRUE(ngx.spawn({nginx, "-e", dir.file("error.log"), "-p", dir.path(), "-c", dir.file("nginx.conf"), "-g",
-                         fmt::format("daemon off; pid {}; error_log {};", dir.file("nginx.pid"), dir.file("error.log"))},
-                        dir.file("nginx.stdout"), dir.file("nginx.stderr"), &err))
-      << err;
-  const Deadline up = deadline_in(seconds(10));
-  bool listening = false;
-  while (!listening && Clock::now() < up && ngx.running()) {
-    listening = connect_to(np.port).valid();
-    if (!listening) std::this_thread::sleep_for(milliseconds(50));
-  }
-  ASSERT_TRUE(listening) << "nginx did not come up: " << describe_status(ngx.status()) << "\n"
-                         << read_file(dir.file("nginx.stderr")) << read_file(dir.file("error.log"));
+  Nginx nginx;
+  ASSERT_TRUE(nginx.start(dir, nginx_bin, tls_server_block(dir, nginx.port()), &err)) << err;
 
   ReservedPort lp = reserve_port();
-  auto lb = start_ringlb(dir, simple_config(lp.port, {address("127.0.0.1", np.port)}), &err);
+  auto lb = start_ringlb(dir, simple_config(lp.port, {address("127.0.0.1", nginx.port())}), &err);
   ASSERT_TRUE(lb) << err;
 
   // curl: resolves the SNI name to ringlb's port, verifies the chain against our CA.
   const std::string url = fmt::format("https://{}:{}/", kSni, lp.port);
-  const CommandResult c = run_command({curl, "-sS", "--max-time", "10", "--cacert", dir.file("ca.crt"), "--resolve",
+  const CommandResult c = run_command({curl, "-sS", "--noproxy", "*", "--max-time", "10", "--cacert", dir.file("ca.crt"), "--resolve",
                                        fmt::format("{}:{}:127.0.0.1", kSni, lp.port), "-w",
                                        "\\n%{http_code} %{ssl_verify_result}", url},
                                       seconds(15));
