@@ -140,6 +140,50 @@ TEST(Failover, HealthMarksDownMovesOnlyItsClientsAndBackUpReturnsThem) {
   EXPECT_EQ(not_back, 0) << "clients did not return to their backend:" << details;
 }
 
+// A connect that times out is retried like a refused one (DESIGN.md). The blackhole backend
+// listens with backlog 0 and never accepts: once one connection (the first health probe) waits
+// in its accept queue, Linux drops further SYNs (tcp_conn_request: accept queue full), so a
+// connect to it can only time out.
+TEST(Failover, ConnectTimeoutRetriesOnFirstFallback) {
+  TempDir dir;
+  NamedBackends backends(2);
+  uint16_t hole_port = 0;
+  Fd hole = listen_tcp("127.0.0.1", 0, &hole_port, nullptr, /*backlog=*/0);
+  ASSERT_TRUE(hole.valid());
+  const std::string hole_addr = address("127.0.0.1", hole_port);
+  ReservedPort lp = reserve_port();
+  ConfigSpec spec = simple_config(lp.port, {backends.server(0).address(), backends.server(1).address(), hole_addr});
+  spec.pools[0].retries = 2;
+  spec.pools[0].connect_timeout = "300ms";
+  spec.pools[0].health_interval = "1h";
+  spec.pools[0].health_timeout = "500ms";
+  std::string err, config;
+  auto lb = start_ringlb(dir, spec, &err, &config);
+  ASSERT_TRUE(lb) << err;
+  // Make sure the queue is full even if the probe's connection was not counted yet.
+  std::vector<Fd> fillers;
+  for (int i = 0; i < 2; ++i) {
+    int cerr = 0;
+    ConnectOptions opt;
+    opt.timeout = milliseconds(200);
+    fillers.push_back(connect_to(hole_port, opt, &cerr));
+  }
+
+  int tried = 0;
+  for (int n = kFirstIp; n < kFirstIp + kClients && tried < 3; ++n) {
+    std::string why;
+    const auto route = ringlb_route(config, loopback_ip(n), "", &why);
+    ASSERT_TRUE(route) << why;
+    if (route->backend != hole_addr) continue;
+    ++tried;
+    const auto t0 = Clock::now();
+    const std::string got = who_serves(lp.port, loopback_ip(n), &why);
+    EXPECT_EQ(got, backends.name_of(route->fallbacks.at(0)))
+        << loopback_ip(n) << " maps to the blackhole; " << why << " after " << seconds_since(t0) << " s";
+  }
+  EXPECT_GT(tried, 0) << "no client mapped to the blackhole backend";
+}
+
 // backup = true: used only when no primary is up (DESIGN.md "Config").
 TEST(Failover, BackupServesOnlyWhileNoPrimaryIsUp) {
   TempDir dir;

@@ -85,13 +85,13 @@ ReservedPort reserve_port(const std::string& ip) {
   return ReservedPort{std::move(fd), ntohs(a.sin_port)};
 }
 
-Fd listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound_port, int* err) {
+Fd listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound_port, int* err, int backlog) {
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   set_int_opt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
   set_int_opt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1);
   sockaddr_in a = make_addr(ip, port);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), 1024) != 0) {
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), backlog) != 0) {
     if (err) *err = -errno;
     return Fd();
   }

@@ -40,7 +40,7 @@ std::string address(const std::string& ip, uint16_t port);
 
 // A listening socket on ip:port (0: any), SO_REUSEADDR|SO_REUSEPORT, O_NONBLOCK|CLOEXEC.
 // Returns an invalid Fd (and fills *err) on failure. *bound_port gets the port.
-Fd listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound_port, int* err = nullptr);
+Fd listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound_port, int* err = nullptr, int backlog = 1024);
 
 struct ConnectOptions {
   std::string ip = "127.0.0.1";
