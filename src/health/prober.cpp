@@ -81,8 +81,7 @@ void Prober::start_probe(Target& t, uint64_t now_ms) {
   }
   t.socket.reset(fd);
   const socklen_t len = t.address.to_sockaddr(t.sockaddr);
-  const uint64_t ms = static_cast<uint64_t>(t.settings.timeout.count());
-  t.timeout = __kernel_timespec{static_cast<long long>(ms / 1000), static_cast<long long>((ms % 1000) * 1000000)};
+  t.timeout = to_kernel_timespec(static_cast<uint64_t>(t.settings.timeout.count()));
   ring_.reserve(2);
   io_uring_sqe* sqe = ring_.get_sqe();
   io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&t.sockaddr), len);
@@ -165,7 +164,7 @@ void Prober::first_round() {
     const bool pending = std::any_of(targets_.begin(), targets_.end(), [](const auto& kv) { return kv.second->in_flight; });
     const uint64_t t = monotonic_ms();
     if (!pending || t >= deadline) break;
-    __kernel_timespec ts{0, static_cast<long long>(std::min<uint64_t>(deadline - t, kMaxWaitMs) * 1000000)};
+    __kernel_timespec ts = to_kernel_timespec(std::min<uint64_t>(deadline - t, kMaxWaitMs));
     io_uring_cqe* cqe;
     io_uring_wait_cqe_timeout(ring_.get(), &cqe, &ts);
   }
@@ -187,7 +186,7 @@ void Prober::run(const std::atomic<bool>& stop) {
     io_uring_submit(ring_.get());
     const uint64_t next = next_deadline();
     const uint64_t wait = next <= now ? 0 : std::min(next - now, kMaxWaitMs);
-    __kernel_timespec ts{0, static_cast<long long>(wait * 1000000)};
+    __kernel_timespec ts = to_kernel_timespec(wait);
     io_uring_cqe* cqe;
     io_uring_wait_cqe_timeout(ring_.get(), &cqe, &ts);
     process_completions();

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "ringlb/common/clock.h"
 #include "ringlb/common/log.h"
 #include "ringlb/net/proxy_header.h"
 #include "ringlb/net/socket.h"
@@ -33,9 +34,7 @@ void Worker::start_connect(uint32_t slot) noexcept {
   c.holds_backend = true;
 
   const socklen_t len = backend.address.to_sockaddr(c.backend_sockaddr);
-  const uint64_t timeout_ms = static_cast<uint64_t>(c.pool_view().connect_timeout.count());
-  c.connect_timeout = __kernel_timespec{static_cast<long long>(timeout_ms / 1000),
-                                        static_cast<long long>((timeout_ms % 1000) * 1000000)};
+  c.connect_timeout = to_kernel_timespec(static_cast<uint64_t>(c.pool_view().connect_timeout.count()));
   ring_.reserve(2);  // the connect and its linked timeout must be submitted together
   io_uring_sqe* sqe = ring_.get_sqe();
   io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&c.backend_sockaddr), len);

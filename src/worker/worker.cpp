@@ -26,10 +26,6 @@ constexpr uint32_t kWheelBuckets = 4096;
 constexpr uint32_t kBackoffMinMs = 50;
 constexpr uint32_t kBackoffMaxMs = 1000;
 
-__kernel_timespec to_timespec(uint64_t ms) noexcept {
-  return __kernel_timespec{static_cast<long long>(ms / 1000), static_cast<long long>((ms % 1000) * 1000000)};
-}
-
 bool is_resource_exhaustion(int err) noexcept {
   return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
@@ -118,7 +114,7 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
 }
 
 void Worker::arm_tick() noexcept {
-  tick_ts_ = to_timespec(kTickMs);
+  tick_ts_ = to_kernel_timespec(kTickMs);
   io_uring_sqe* sqe = ring_.get_sqe();
   io_uring_prep_timeout(sqe, &tick_ts_, 0, 0);
   io_uring_sqe_set_data64(sqe, encode(Op::tick, 0));
@@ -226,7 +222,7 @@ void Worker::pause_listener(uint32_t li, int err) noexcept {
     io_uring_prep_cancel64(sqe, encode(Op::accept, li), 0);
     io_uring_sqe_set_data64(sqe, encode(Op::listener_cancel, li));
   }
-  l.resume_ts = to_timespec(l.backoff_ms);
+  l.resume_ts = to_kernel_timespec(l.backoff_ms);
   io_uring_sqe* sqe = ring_.get_sqe();
   io_uring_prep_timeout(sqe, &l.resume_ts, 0, 0);
   io_uring_sqe_set_data64(sqe, encode(Op::accept_resume, li));
