@@ -106,6 +106,44 @@ TEST_P(IntegrityTest, ConcurrentBidirectionalTransfersAreByteExact) {
                static_cast<double>(total) / (1 << 20), seconds_since(started));
 }
 
+// One stream past 4 GiB: a 32-bit byte counter anywhere on the path (pipe fill, direction
+// totals) would wrap here (pitfalls §2.9). Checked byte for byte at the backend.
+TEST(Integrity, SingleStreamPast4GiB) {
+  constexpr uint64_t kBig = (4ull << 30) + (256ull << 20) + 3;
+  TempDir dir;
+  auto stats = std::make_shared<IntegrityStats>();
+  TcpServer backend(integrity_handler(stats));
+  ReservedPort lp = reserve_port();
+  ConfigSpec spec = simple_config(lp.port, {backend.address()});
+  spec.pools[0].health_interval = "1s";
+  std::string err;
+  auto lb = start_ringlb(dir, spec, &err);
+  ASSERT_TRUE(lb) << err;
+  int cerr = 0;
+  Fd c = connect_to(lp.port, &cerr);
+  ASSERT_TRUE(c.valid()) << "errno " << -cerr;
+  StreamHeader h;
+  h.mode = StreamHeader::kStream;
+  h.c2b_seed = 77;
+  h.c2b_len = kBig;
+  h.b2c_seed = 78;
+  h.b2c_len = 64ull << 20;
+  DuplexLeg leg;
+  leg.fd = c.get();
+  leg.prefix = h.encode();
+  leg.send_seed = h.c2b_seed;
+  leg.send_len = h.c2b_len;
+  leg.recv_seed = h.b2c_seed;
+  leg.recv_len = h.b2c_len;
+  const auto t0 = Clock::now();
+  const auto r = run_duplex({leg}, deadline_in(seconds(120)));
+  EXPECT_TRUE(r[0].ok(leg)) << r[0].describe(leg);
+  const Deadline d = deadline_in(seconds(10));
+  while (stats->ok + stats->failed < 1 && Clock::now() < d) std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(stats->ok.load(), 1) << (stats->failures.empty() ? "backend did not finish" : stats->failures[0]);
+  std::fprintf(stderr, "[integrity] 4.25 GiB stream in %.2f s\n", seconds_since(t0));
+}
+
 INSTANTIATE_TEST_SUITE_P(Workers, IntegrityTest, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& p) { return fmt::format("workers{}", p.param); });
 

@@ -13,7 +13,7 @@
 namespace ringlb::it {
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = 256 * 1024;  // per send/recv call: fewer syscalls on multi-GiB streams
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -32,21 +32,31 @@ struct LegState {
 
 void pattern_fill(uint64_t seed, uint64_t offset, uint8_t* out, size_t n) {
   const uint64_t key = splitmix64(seed);
+  auto block = [key](uint64_t index) { return splitmix64(key ^ index * 0x2545f4914f6cdd1dULL); };
   size_t i = 0;
-  while (i < n) {
+  // Head: up to the next 8-byte boundary of the stream.
+  for (; i < n && (offset + i) % 8 != 0; ++i) {
     const uint64_t pos = offset + i;
-    const uint64_t block = splitmix64(key ^ (pos / 8) * 0x2545f4914f6cdd1dULL);
-    size_t byte = pos % 8;
-    for (; byte < 8 && i < n; ++byte, ++i) out[i] = static_cast<uint8_t>(block >> (8 * byte));
+    out[i] = static_cast<uint8_t>(block(pos / 8) >> (8 * (pos % 8)));
+  }
+  // Whole blocks: byte k of a block is bits 8k..8k+7, i.e. the little-endian layout.
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pattern blocks are stored little-endian");
+  for (; i + 8 <= n; i += 8) {
+    const uint64_t b = block((offset + i) / 8);
+    std::memcpy(out + i, &b, 8);
+  }
+  for (; i < n; ++i) {
+    const uint64_t pos = offset + i;
+    out[i] = static_cast<uint8_t>(block(pos / 8) >> (8 * (pos % 8)));
   }
 }
 
 bool pattern_matches(uint64_t seed, uint64_t offset, const uint8_t* data, size_t n) {
-  uint8_t expect[kChunk];
+  thread_local std::vector<uint8_t> expect(kChunk);
   for (size_t done = 0; done < n;) {
     const size_t len = std::min(kChunk, n - done);
-    pattern_fill(seed, offset + done, expect, len);
-    if (std::memcmp(expect, data + done, len) != 0) return false;
+    pattern_fill(seed, offset + done, expect.data(), len);
+    if (std::memcmp(expect.data(), data + done, len) != 0) return false;
     done += len;
   }
   return true;
