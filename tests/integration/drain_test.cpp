@@ -133,5 +133,17 @@ TEST_F(DrainTest, SecondSigtermExitsAtOnce) {
   EXPECT_LT(seconds_since(t1), 2.0);
 }
 
+// SIGINT drains like SIGTERM; with nothing live ringlb stops at once, exit 0.
+TEST_F(DrainTest, SigintWithNoConnectionsStopsCleanly) {
+  auto lb = start("20s", 2);
+  ASSERT_TRUE(lb);
+  lb->signal(SIGINT);
+  const auto status = lb->wait_exit(seconds(3));
+  ASSERT_TRUE(status) << "still running 3 s after SIGINT with no connections";
+  EXPECT_EQ(exit_code(status), 0) << describe_status(status);
+  EXPECT_EQ(lb->count_events("draining"), 1);
+  EXPECT_EQ(lb->count_events("stopped"), 1);
+}
+
 }  // namespace
 }  // namespace ringlb::it

@@ -3,6 +3,8 @@
 // the data path picks; hash = "client_ip_port" spreads one address over several backends.
 // Clients bind 127.0.0.N before connecting (all of 127.0.0.0/8 is loopback on Linux).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <fmt/format.h>
 
@@ -111,16 +113,61 @@ TEST_F(RoutingTest, RouteCommandIsDeterministic) {
   EXPECT_EQ(all.size(), 3u) << "backend and fallbacks must be the 3 distinct backends";
 }
 
-TEST_F(RoutingTest, ClientIpPortSpreadsOneAddressOverBackends) {
+// hash = client_ip_port: one address spreads over the backends, and `ringlb route IP:PORT`
+// names the backend each connection (known by its source port) actually reached.
+TEST_F(RoutingTest, ClientIpPortSpreadsOneAddressAndMatchesRouteCommand) {
   std::map<std::string, int> per_backend;
+  int disagreements = 0;
+  std::string details;
   for (int i = 0; i < 30; ++i) {
-    std::string why;
-    const std::string name = who_serves(spread_port_.port, "127.0.0.7", &why);
-    ASSERT_FALSE(name.empty()) << "connection " << i << ": " << why;
+    ConnectOptions opt;
+    opt.source_ip = "127.0.0.7";
+    int cerr = 0;
+    Fd c = connect_to(spread_port_.port, opt, &cerr);
+    ASSERT_TRUE(c.valid()) << "errno " << -cerr;
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    ::getsockname(c.get(), reinterpret_cast<sockaddr*>(&local), &len);
+    std::string name;
+    ASSERT_EQ(read_line(c.get(), &name, deadline_in(seconds(5))), Outcome::kOk) << "connection " << i;
     per_backend[name]++;
+    if (i < 10) {
+      const std::string client = address("127.0.0.7", ntohs(local.sin_port));
+      std::string why;
+      const auto route = ringlb_route(config_, client, "spread", &why);
+      ASSERT_TRUE(route) << why;
+      if (backends_.name_of(route->backend) != name && disagreements++ < 5) {
+        details += fmt::format("\n  {}: route says {}, data path reached {}", client, route->backend, name);
+      }
+    }
   }
+  EXPECT_EQ(disagreements, 0) << "`ringlb route IP:PORT` disagrees with the data path:" << details;
   // 30 connections all on one of 3 backends by chance: 3 * 3^-30.
   EXPECT_GE(per_backend.size(), 2u) << "hash = client_ip_port sent every connection from one address to one backend";
+}
+
+// Relative weights: 300 vs 100 gives the heavy backend about 3/4 of 200 client addresses
+// (binomial sd ~6 clients; the bounds are 5 sd out).
+TEST(Weights, ShareFollowsRelativeWeight) {
+  TempDir dir;
+  NamedBackends backends(2);
+  ReservedPort lp = reserve_port();
+  ConfigSpec spec = simple_config(lp.port, {});
+  spec.pools[0].backends = {BackendSpec{backends.server(0).address(), 300},
+                            BackendSpec{backends.server(1).address(), 100}};
+  spec.pools[0].health_interval = "1s";
+  std::string err;
+  auto lb = start_ringlb(dir, spec, &err);
+  ASSERT_TRUE(lb) << err;
+  int heavy = 0;
+  for (int n = 10; n < 210; ++n) {
+    std::string why;
+    const std::string name = who_serves(lp.port, loopback_ip(n), &why);
+    ASSERT_FALSE(name.empty()) << why;
+    heavy += name == "backend-1";
+  }
+  EXPECT_GE(heavy, 120) << "weight 300 vs 100: backend-1 got " << heavy << " of 200 clients";
+  EXPECT_LE(heavy, 180) << "weight 300 vs 100: backend-1 got " << heavy << " of 200 clients";
 }
 
 }  // namespace
