@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "sockets.h"
+
 namespace ringlb::it {
 namespace {
 
@@ -74,7 +76,7 @@ std::string to_toml(const ConfigSpec& spec) {
   const char* env_datapath = std::getenv("RINGLB_IT_DATAPATH");
   for (const auto& l : spec.listeners) {
     t += fmt::format("\n[listeners.{}]\n", l.name);
-    t += fmt::format("bind = \"127.0.0.1:{}\"\n", l.port);
+    t += fmt::format("bind = {}\n", toml_string(address(l.ip, l.port)));
     t += fmt::format("pool = {}\n", toml_string(l.pool));
     std::string datapath = l.datapath;
     if (datapath.empty() && env_datapath && *env_datapath) datapath = env_datapath;

@@ -62,6 +62,7 @@ struct PoolSpec {
 
 struct ListenerSpec {
   std::string name = "main";
+  std::string ip = "127.0.0.1";  // or "::1"
   uint16_t port = 0;
   std::string pool = "p";
   std::string datapath;  // empty: $RINGLB_IT_DATAPATH if set, else not written

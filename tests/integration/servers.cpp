@@ -60,9 +60,9 @@ void integrity_echo(int fd, const StreamHeader& h, IntegrityStats& stats) {
 
 }  // namespace
 
-TcpServer::TcpServer(Handler handler, uint16_t port) : handler_(std::move(handler)) {
+TcpServer::TcpServer(Handler handler, uint16_t port, std::string ip) : handler_(std::move(handler)), ip_(std::move(ip)) {
   int err = 0;
-  listener_ = listen_tcp("127.0.0.1", port, &port_, &err);
+  listener_ = listen_tcp(ip_, port, &port_, &err);
   if (!listener_.valid()) throw std::runtime_error(fmt::format("backend listen on port {}: {}", port, std::strerror(-err)));
   wake_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   start_accept_thread();
@@ -78,7 +78,7 @@ TcpServer::~TcpServer() {
   for (auto& t : conn_threads_) t.join();
 }
 
-std::string TcpServer::address() const { return fmt::format("127.0.0.1:{}", port_); }
+std::string TcpServer::address() const { return it::address(ip_, port_); }
 
 void TcpServer::start_accept_thread() {
   accept_thread_ = std::thread([this, fd = listener_.get()] { accept_loop(fd); });
@@ -95,7 +95,7 @@ void TcpServer::stop_accept_thread() {
 
 void TcpServer::stop_listening() {
   if (!listener_.valid()) return;
-  holder_ = hold_port("127.0.0.1", port_);
+  holder_ = hold_port(ip_, port_);
   stop_accept_thread();
   listener_.reset();
 }
@@ -103,7 +103,7 @@ void TcpServer::stop_listening() {
 void TcpServer::start_listening() {
   if (listener_.valid()) return;
   int err = 0;
-  listener_ = listen_tcp("127.0.0.1", port_, nullptr, &err);
+  listener_ = listen_tcp(ip_, port_, nullptr, &err);
   if (!listener_.valid()) throw std::runtime_error(fmt::format("backend relisten on {}: {}", port_, std::strerror(-err)));
   start_accept_thread();
   holder_.reset();

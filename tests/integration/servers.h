@@ -1,4 +1,4 @@
-// In-process backends for the integration tests: a TCP server on 127.0.0.1 running one thread per
+// In-process backends for the integration tests: a TCP server on loopback running one thread per
 // connection with a handler, plus the stock handlers (echo, named, integrity stream). The server
 // owns every socket it accepts: a handler gets the fd, the server closes it when the handler
 // returns (after SO_LINGER {1,0} the close is a reset). Construction, stop/start and destruction
@@ -26,13 +26,13 @@ class TcpServer {
   // long handlers should watch it (all socket helpers are deadline-bounded anyway).
   using Handler = std::function<void(int fd, const std::atomic<bool>& stopping)>;
 
-  explicit TcpServer(Handler handler, uint16_t port = 0);
+  explicit TcpServer(Handler handler, uint16_t port = 0, std::string ip = "127.0.0.1");
   ~TcpServer();
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
   uint16_t port() const { return port_; }
-  std::string address() const;  // "127.0.0.1:PORT"
+  std::string address() const;  // "127.0.0.1:PORT" or "[::1]:PORT"
 
   // Closes the listening socket but keeps the port held by a bound, non-listening socket:
   // connects are refused, and nobody else can take the port. Live connections continue.
@@ -49,6 +49,7 @@ class TcpServer {
   void stop_accept_thread();
 
   Handler handler_;
+  std::string ip_;
   uint16_t port_ = 0;
   Fd listener_;
   Fd holder_;  // holds the port while stopped

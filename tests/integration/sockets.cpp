@@ -17,15 +17,36 @@
 namespace ringlb::it {
 namespace {
 
-sockaddr_in make_addr(const std::string& ip, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) {
-    throw std::invalid_argument("not an IPv4 address: " + ip);
+// An IPv4 or IPv6 (if `ip` has a ':') socket address.
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family() const { return ss.ss_family; }
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+  uint16_t port() const {
+    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
+                                          : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+  }
+};
+
+SockAddr make_addr(const std::string& ip, uint16_t port) {
+  SockAddr a;
+  if (ip.find(':') != std::string::npos) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(port);
+    if (::inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) != 1) throw std::invalid_argument("not an address: " + ip);
+    a.len = sizeof(sockaddr_in6);
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    if (::inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) != 1) throw std::invalid_argument("not an address: " + ip);
+    a.len = sizeof(sockaddr_in);
   }
   return a;
 }
+
 
 void set_int_opt(int fd, int level, int name, int value) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
@@ -63,15 +84,24 @@ const char* to_string(Outcome o) {
   return "?";
 }
 
-std::string address(const std::string& ip, uint16_t port) { return fmt::format("{}:{}", ip, port); }
+uint16_t local_port(int fd) {
+  SockAddr a;
+  a.len = sizeof a.ss;
+  ::getsockname(fd, a.get(), &a.len);
+  return a.port();
+}
+
+std::string address(const std::string& ip, uint16_t port) {
+  return ip.find(':') != std::string::npos ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
+}
 
 Fd hold_port(const std::string& ip, uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  SockAddr a = make_addr(ip, port);
+  Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   set_int_opt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
   set_int_opt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1);
-  sockaddr_in a = make_addr(ip, port);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (::bind(fd.get(), a.get(), a.len) != 0) {
     throw std::runtime_error(fmt::format("bind {}:{}: {}", ip, port, std::strerror(errno)));
   }
   return fd;
@@ -79,25 +109,21 @@ Fd hold_port(const std::string& ip, uint16_t port) {
 
 ReservedPort reserve_port(const std::string& ip) {
   Fd fd = hold_port(ip, 0);
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ReservedPort{std::move(fd), ntohs(a.sin_port)};
+  const uint16_t port = local_port(fd.get());
+  return ReservedPort{std::move(fd), port};
 }
 
 Fd listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound_port, int* err, int backlog) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  SockAddr a = make_addr(ip, port);
+  Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   set_int_opt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
   set_int_opt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1);
-  sockaddr_in a = make_addr(ip, port);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), backlog) != 0) {
+  if (::bind(fd.get(), a.get(), a.len) != 0 || ::listen(fd.get(), backlog) != 0) {
     if (err) *err = -errno;
     return Fd();
   }
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  if (bound_port) *bound_port = ntohs(a.sin_port);
+  if (bound_port) *bound_port = local_port(fd.get());
   return fd;
 }
 
@@ -113,7 +139,8 @@ void set_linger_reset(int fd) {
 
 Fd connect_to(uint16_t port, const ConnectOptions& opt, int* err) {
   if (err) *err = 0;
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  SockAddr dst = make_addr(opt.ip, port);
+  Fd fd(::socket(dst.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) {
     if (err) *err = -errno;
     return Fd();
@@ -121,15 +148,15 @@ Fd connect_to(uint16_t port, const ConnectOptions& opt, int* err) {
   if (!opt.source_ip.empty()) {
     // Bind the source address only; the port is chosen at connect (Linux 4.2+), which avoids
     // EADDRINUSE from bind(port 0) when many connections share one source address.
-    set_int_opt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
-    sockaddr_in src = make_addr(opt.source_ip, 0);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+    const int one = 1;  // (IPv4 sources are the many-per-address case; harmless if refused)
+    ::setsockopt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    SockAddr src = make_addr(opt.source_ip, 0);
+    if (::bind(fd.get(), src.get(), src.len) != 0) {
       if (err) *err = -errno;
       return Fd();
     }
   }
-  sockaddr_in dst = make_addr(opt.ip, port);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0) return fd;
+  if (::connect(fd.get(), dst.get(), dst.len) == 0) return fd;
   if (errno != EINPROGRESS) {
     if (err) *err = -errno;
     return Fd();

@@ -35,8 +35,10 @@ ReservedPort reserve_port(const std::string& ip = "127.0.0.1");
 // The same kind of holder for a port already known (a stopped backend keeps its port this way).
 Fd hold_port(const std::string& ip, uint16_t port);
 
-// "ip:port".
+// "ip:port", or "[ip]:port" for IPv6. Every helper here takes IPv4 or IPv6 text addresses.
 std::string address(const std::string& ip, uint16_t port);
+// The local port of a bound or connected socket.
+uint16_t local_port(int fd);
 
 // A listening socket on ip:port (0: any), SO_REUSEADDR|SO_REUSEPORT, O_NONBLOCK|CLOEXEC.
 // Returns an invalid Fd (and fills *err) on failure. *bound_port gets the port.
