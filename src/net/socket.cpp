@@ -36,9 +36,13 @@ Result<Fd> open_listener(const Address& bind, uint32_t backlog) {
 int open_stream_socket(sa_family_t family) noexcept {
   const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
+  set_nodelay(fd);
+  return fd;
+}
+
+void set_nodelay(int fd) noexcept {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
 }
 
 void set_linger_reset(int fd) noexcept {

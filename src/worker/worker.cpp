@@ -277,6 +277,8 @@ void Worker::handle_client(Fd client, uint32_t li) noexcept {
     WorkerStats::add(stats_.closed);
     return;
   }
+  // The proxy must not add Nagle delay to the client's side of its hop either.
+  net::set_nodelay(client.get());
   const lb::PoolView& pool = snapshot_->pools[listener.pool];
   uint32_t candidates[kMaxCandidates];
   const size_t want = std::min<size_t>(pool.retries + 1, kMaxCandidates);

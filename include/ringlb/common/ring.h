@@ -28,6 +28,9 @@ class Ring {
     }
     const int rc = io_uring_queue_init_params(entries, &ring_, &p);
     initialized_ = rc == 0;
+    // A registered ring fd spares io_uring_enter(2) its fd lookup (5.18+). Best effort: on
+    // failure liburing keeps using the plain fd.
+    if (initialized_) io_uring_register_ring_fd(&ring_);
     return rc;
   }
 

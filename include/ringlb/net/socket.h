@@ -20,6 +20,9 @@ Result<Fd> open_listener(const Address& bind, uint32_t backlog);
 // a passthrough proxy must not add Nagle delay on its own hop. Returns the fd or -errno.
 int open_stream_socket(sa_family_t family) noexcept;
 
+// TCP_NODELAY on an accepted client socket (backend sockets get it from open_stream_socket).
+void set_nodelay(int fd) noexcept;
+
 // Makes the next close() send RST instead of FIN (SO_LINGER {1, 0}): how a reset is forwarded.
 void set_linger_reset(int fd) noexcept;
 
