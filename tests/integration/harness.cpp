@@ -71,6 +71,7 @@ std::string to_toml(const ConfigSpec& spec) {
   t += fmt::format("workers = {}\n", spec.workers);
   if (spec.max_connections > 0) t += fmt::format("max_connections = {}\n", spec.max_connections);
   t += "admin = \"\"\n";
+  if (!spec.user.empty()) t += fmt::format("user = {}\n", toml_string(spec.user));
   t += fmt::format("drain_timeout = {}\n", toml_string(spec.drain_timeout));
   t += fmt::format("log_format = {}\n", toml_string(spec.log_format));
   const char* env_datapath = std::getenv("RINGLB_IT_DATAPATH");
