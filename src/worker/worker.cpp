@@ -46,6 +46,7 @@ int Worker::init() noexcept {
                             IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
                             kCqEntries);
   if (rc != 0) return rc;
+  ring_.register_fd_for_this_thread();  // init() and run() are on the same thread
   // A few idle pipes up front: under fd exhaustion the connections already open can still
   // move bytes (pipes go back to the pool as soon as a direction drains).
   pipes_.prewarm(4);

@@ -28,11 +28,14 @@ class Ring {
     }
     const int rc = io_uring_queue_init_params(entries, &ring_, &p);
     initialized_ = rc == 0;
-    // A registered ring fd spares io_uring_enter(2) its fd lookup (5.18+). Best effort: on
-    // failure liburing keeps using the plain fd.
-    if (initialized_) io_uring_register_ring_fd(&ring_);
     return rc;
   }
+
+  // Registers the ring fd, sparing each io_uring_enter(2) its fd lookup (5.18+). The
+  // registration belongs to the calling thread's io_uring context: only a ring that is used
+  // by exactly this thread from now on may do it. Best effort: on failure liburing keeps using
+  // the plain fd.
+  void register_fd_for_this_thread() noexcept { io_uring_register_ring_fd(&ring_); }
 
   io_uring* get() noexcept { return &ring_; }
 
