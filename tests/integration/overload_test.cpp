@@ -44,6 +44,32 @@ double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// The flip side of "never spins": an idle balancer (health probes every 1 s, one idle client
+// connection, two workers) sleeps. A busy loop anywhere (a worker, the prober, the signal
+// loop) shows as a whole core.
+TEST(Overload, IdleBalancerDoesNotSpin) {
+  TempDir dir;
+  TcpServer backend(echo_handler());
+  ReservedPort lp = reserve_port();
+  ConfigSpec spec = simple_config(lp.port, {backend.address()});
+  spec.workers = 2;
+  spec.pools[0].health_interval = "1s";
+  spec.pools[0].health_timeout = "500ms";
+  std::string err;
+  auto lb = start_ringlb(dir, spec, &err);
+  ASSERT_TRUE(lb) << err;
+  int cerr = 0;
+  Fd c = connect_to(lp.port, &cerr);
+  ASSERT_TRUE(c.valid());
+  ASSERT_EQ(echo_round(c.get(), "idle", deadline_in(seconds(3))), Outcome::kOk);
+  const double cpu0 = cpu_seconds(lb->pid());
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(milliseconds(1500));
+  const double cpu = cpu_seconds(lb->pid()) - cpu0;
+  const double wall = seconds_since(t0);
+  EXPECT_LT(cpu, 0.2 * wall) << "idle ringlb used " << cpu << " s of CPU in " << wall << " s: a busy loop";
+}
+
 TEST(Overload, MaxConnectionsClosesTheNewClientAndKeepsTheOthers) {
   TempDir dir;
   TcpServer backend(echo_handler());
