@@ -1,9 +1,8 @@
 // Fd and deadlines for the integration harness: a move-only owner of one file descriptor, and
 // the steady-clock deadline type every blocking helper takes. Test code only; any thread.
-// The harness does not use the product's own wrappers so that it tests the binary, not the library.
 #pragma once
 
-#include <unistd.h>
+#include "ringlb/common/fd.h"
 
 #include <chrono>
 #include <utility>
@@ -28,29 +27,7 @@ inline double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-class Fd {
- public:
-  Fd() noexcept = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+// The product's fd owner: a plain RAII closer, nothing of the binary's behaviour under test.
+using ringlb::Fd;
 
 }  // namespace ringlb::it
