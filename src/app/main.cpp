@@ -1,5 +1,6 @@
 // ringlb: a layer-4 TCP passthrough load balancer. The only file outside the library the tests
-// link: argument dispatch and exit statuses (0 clean, 2 config error, 1 other startup error).
+// link: argument dispatch and exit statuses (0 clean, 2 config error, 1 other startup error;
+// `diff`: 0 same, 1 different, 2 config error).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "ringlb/app/cli.h"
+#include "ringlb/app/diff.h"
 #include "ringlb/app/route.h"
 #include "ringlb/app/server.h"
 #include "ringlb/config/load.h"
@@ -15,6 +17,7 @@ namespace {
 
 constexpr int kExitConfig = 2;
 constexpr int kExitStartup = 1;
+constexpr int kExitDifferent = 1;  // `ringlb diff`, as diff(1)
 
 int fail(int status, const std::string& message) {
   fmt::print(stderr, "ringlb: {}\n", message);
@@ -32,6 +35,15 @@ int main(int argc, char** argv) {
   switch (options->mode) {
     case app::Mode::help: fmt::print("{}", app::usage()); return 0;
     case app::Mode::version: fmt::print("ringlb {}\n", RINGLB_VERSION); return 0;
+    case app::Mode::diff: {
+      auto old_config = config::load_file(options->old_config);
+      if (!old_config) return fail(kExitConfig, old_config.error().to_string());
+      auto new_config = config::load_file(options->new_config);
+      if (!new_config) return fail(kExitConfig, new_config.error().to_string());
+      const app::Diff diff = app::compute_diff(*old_config, *new_config);
+      fmt::print("{}", app::format_diff(diff, options->json));
+      return diff.same() ? 0 : kExitDifferent;
+    }
     default: break;
   }
   auto config = config::load_file(options->config);

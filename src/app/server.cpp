@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringlb/app/reload_rules.h"
 #include "ringlb/common/clock.h"
 #include "ringlb/common/log.h"
 #include "ringlb/config/load.h"
@@ -55,16 +56,6 @@ Status drop_privileges(const std::string& user) {
   if (setuid(pw.pw_uid) != 0) return Error{fmt::format("setuid {}: {}", pw.pw_uid, strerror(errno))};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error{fmt::format("no_new_privs: {}", strerror(errno))};
   return Ok{};
-}
-
-bool same_listeners(const config::Config& a, const config::Config& b) {
-  if (a.listeners.size() != b.listeners.size()) return false;
-  for (size_t i = 0; i < a.listeners.size(); ++i) {
-    const auto& x = a.listeners[i];
-    const auto& y = b.listeners[i];
-    if (x.name != y.name || x.bind != y.bind || x.backlog != y.backlog || x.datapath != y.datapath) return false;
-  }
-  return a.global.workers == b.global.workers && a.global.user == b.global.user;
 }
 
 }  // namespace
@@ -174,9 +165,12 @@ int run_server(config::Config config) {
       auto next = config::load_file(config.path);
       if (!next) {
         log::error("reload_failed", {{"error", next.error().to_string()}});
-      } else if (!same_listeners(config, *next)) {
+      } else if (const auto why = restart_reasons(config, *next); !why.empty()) {
+        std::string changes;
+        for (const std::string& w : why) changes += (changes.empty() ? "" : "; ") + w;
         log::error("reload_failed", {{"error", "listeners, workers or user changed: this version needs a restart "
-                                               "for those; the old config keeps serving"}});
+                                               "for those; the old config keeps serving"},
+                                     {"changes", changes}});
       } else if (auto st = check_datapaths(*next); !st) {
         log::error("reload_failed", {{"error", st.error().message}});
       } else {

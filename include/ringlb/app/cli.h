@@ -10,14 +10,16 @@
 
 namespace ringlb::app {
 
-enum class Mode { run, check, route, version, help };
+enum class Mode { run, check, route, diff, version, help };
 
 struct Options {
   Mode mode = Mode::run;
   std::string config = "/etc/ringlb/ringlb.toml";
   std::string listener;  // route: which listener ("" = the only one)
-  bool json = false;     // route: print JSON
+  bool json = false;     // route, diff: print JSON
   std::string client;    // route: CLIENT_IP[:PORT]
+  std::string old_config;  // diff: OLD.toml
+  std::string new_config;  // diff: NEW.toml
 };
 
 // args excludes argv[0].

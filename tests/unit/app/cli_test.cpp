@@ -34,6 +34,20 @@ TEST(Cli, Route) {
   EXPECT_EQ(o->client, "10.1.2.3:555");
 }
 
+TEST(Cli, Diff) {
+  auto o = parse({"diff", "old.toml", "--json", "new.toml"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->mode, Mode::diff);
+  EXPECT_TRUE(o->json);
+  EXPECT_EQ(o->old_config, "old.toml");
+  EXPECT_EQ(o->new_config, "new.toml");
+  EXPECT_FALSE(parse({"diff", "old.toml"}).ok());                       // NEW missing
+  EXPECT_FALSE(parse({"diff", "a.toml", "b.toml", "c.toml"}).ok());
+  EXPECT_FALSE(parse({"diff", "--config", "a.toml", "b.toml"}).ok());   // files are positional
+  EXPECT_FALSE(parse({"diff", "--listener", "x", "a.toml", "b.toml"}).ok());
+  EXPECT_NE(usage().find("ringlb diff [--json] OLD.toml NEW.toml"), std::string::npos);
+}
+
 TEST(Cli, Errors) {
   EXPECT_FALSE(parse({"route"}).ok());                  // no client
   EXPECT_FALSE(parse({"--config"}).ok());               // missing value
