@@ -39,6 +39,9 @@ std::vector<std::string> restart_reasons(const config::Config& running, const co
   if (running.global.workers != next.global.workers) {
     out.push_back(fmt::format("global.workers: {} -> {}", running.global.workers, next.global.workers));
   }
+  if (running.global.copy_buffers != next.global.copy_buffers) {
+    out.push_back(fmt::format("global.copy_buffers: {} -> {}", running.global.copy_buffers, next.global.copy_buffers));
+  }
   if (running.global.user != next.global.user) {
     out.push_back(fmt::format("global.user: \"{}\" -> \"{}\"", running.global.user, next.global.user));
   }

@@ -121,7 +121,8 @@ int run_server(config::Config config) {
   std::vector<std::thread> threads;
   std::atomic<uint32_t> running{0};
   for (uint32_t w = 0; w < workers; ++w) {
-    pool.push_back(std::make_unique<worker::Worker>(w, shared, std::move(sockets[w]), max_idle_pipes));
+    pool.push_back(std::make_unique<worker::Worker>(w, shared, std::move(sockets[w]), max_idle_pipes,
+                                                      config.global.copy_buffers));
   }
   for (auto& wk : pool) {
     std::promise<int> started;

@@ -21,6 +21,10 @@ constexpr int64_t kMaxWorkers = 256;
 constexpr int64_t kMinMaxConnections = 1;
 constexpr int64_t kMaxMaxConnections = 10'000'000;
 
+// Copy-path buffers per worker (16 KiB each): the kernel's buffer-ring limit is 32768
+// entries; 32768 x 16 KiB = 512 MiB of address space per worker is far past any need.
+constexpr int64_t kMaxCopyBuffers = 32768;
+
 // listen(2) backlog: the kernel silently caps it at net.core.somaxconn; 65535 is the
 // historical 16-bit ceiling of the accept queue length, so anything above is a typo.
 constexpr int64_t kMinBacklog = 1;

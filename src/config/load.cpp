@@ -266,7 +266,7 @@ Result<const toml::table*> sub_table(const TableReader& parent, std::string_view
 
 Status read_global(const TableReader& r, Global& g) {
   RINGLB_TRY(r.only_keys(
-      {"workers", "max_connections", "admin", "user", "drain_timeout", "log_format"}));
+      {"workers", "max_connections", "admin", "user", "drain_timeout", "log_format", "copy_buffers"}));
   RINGLB_TRY(r.integer("workers", g.workers, 0, limits::kMaxWorkers));
   RINGLB_TRY(r.integer("max_connections", g.max_connections, limits::kMinMaxConnections,
                        limits::kMaxMaxConnections));
@@ -280,6 +280,11 @@ Status read_global(const TableReader& r, Global& g) {
   if (!user) return std::move(user).error();
   RINGLB_TRY(r.duration("drain_timeout", g.drain_timeout, limits::kMaxDrainTimeout));
   RINGLB_TRY(r.enumeration("log_format", g.log_format, kLogFormats));
+  RINGLB_TRY(r.integer("copy_buffers", g.copy_buffers, 0, limits::kMaxCopyBuffers));
+  if (g.copy_buffers & (g.copy_buffers - 1)) {
+    return r.at("copy_buffers", *r.find("copy_buffers"),
+                fmt::format("must be 0 or a power of two, got {}", g.copy_buffers));
+  }
   return Ok{};
 }
 

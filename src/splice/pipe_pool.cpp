@@ -7,19 +7,29 @@
 
 namespace ringlb::splice {
 
+namespace {
+
+int open_pipe(Pipe& out) noexcept {
+  int fds[2];
+  // O_NONBLOCK on both ends: a full pipe must return EAGAIN, never block the worker, even
+  // though the sockets themselves are non-blocking (kernel-datapath-findings §1.2).
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
+  out.read.reset(fds[0]);
+  out.write.reset(fds[1]);
+  const int size = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(kPipeBytes));
+  out.capacity = static_cast<uint32_t>(size > 0 ? size : ::fcntl(fds[1], F_GETPIPE_SZ));
+  return 0;
+}
+
+}  // namespace
+
 int PipePool::acquire(Pipe& out) noexcept {
   if (!idle_.empty()) {
     out = std::move(idle_.back());
     idle_.pop_back();
     return 0;
   }
-  int fds[2];
-  // O_NONBLOCK on both ends (here and in prewarm): a full pipe must return EAGAIN, never block the worker, even
-  // though the sockets themselves are non-blocking (kernel-datapath-findings §1.2).
-  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
-  out.read.reset(fds[0]);
-  out.write.reset(fds[1]);
-  return 0;
+  return open_pipe(out);
 }
 
 void PipePool::release(Pipe&& pipe) noexcept {
@@ -38,11 +48,8 @@ void PipePool::release(Pipe&& pipe) noexcept {
 
 void PipePool::prewarm(size_t n) noexcept {
   while (idle_.size() < n && idle_.size() < max_idle_) {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
     Pipe p;
-    p.read.reset(fds[0]);
-    p.write.reset(fds[1]);
+    if (open_pipe(p) != 0) return;
     release(std::move(p));
   }
 }

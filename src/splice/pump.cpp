@@ -15,7 +15,7 @@ constexpr unsigned kSpliceFlags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
   PumpResult r{Want::readable};
   bool short_read = false;
-  for (int round = 0;;) {
+  for (;;) {
     // 1. Flush what the pipe holds.
     while (dir.in_pipe > 0) {
       const ssize_t n = ::splice(dir.pipe.read.get(), nullptr, dst, nullptr, dir.in_pipe, kSpliceFlags);
@@ -46,13 +46,17 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
       r.want = Want::done;
       return r;
     }
-    if (short_read || round++ == kMaxRounds) {
-      // A read shorter than the pipe means the socket very likely had no more: arm POLLIN rather
-      // than spend a splice(2) on the EAGAIN. If bytes did remain (the pipe ran out of slots,
-      // one per skb fragment), the level-triggered poll completes at once. The budget gives
-      // the other connections a turn on a long stream the same way.
+    if (short_read) {
+      // A read shorter than the pipe means the socket very likely had no more: wait for
+      // readability rather than spend a splice(2) on the EAGAIN. If bytes did remain (the pipe
+      // ran out of slots, one per skb fragment), the wait completes at once.
       pool.release(std::move(dir.pipe));
       r.want = Want::readable;
+      return r;
+    }
+    if (r.bytes >= kMaxBytesPerCall) {  // give the other connections a turn; a POLLIN completes at once
+      pool.release(std::move(dir.pipe));
+      r.want = Want::more;
       return r;
     }
     // 3. Read into the empty pipe.
@@ -63,10 +67,10 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
         return r;
       }
     }
-    const ssize_t n = ::splice(src, nullptr, dir.pipe.write.get(), nullptr, kPipeCapacity, kSpliceFlags);
+    const ssize_t n = ::splice(src, nullptr, dir.pipe.write.get(), nullptr, dir.pipe.capacity, kSpliceFlags);
     if (n > 0) {
       dir.in_pipe = static_cast<uint32_t>(n);
-      short_read = static_cast<uint32_t>(n) < kPipeCapacity;
+      short_read = static_cast<uint32_t>(n) < dir.pipe.capacity;
       continue;
     }
     if (n == 0) {

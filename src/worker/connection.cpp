@@ -102,8 +102,8 @@ void Worker::established(uint32_t slot) noexcept {
     }
   }
   wheel_.schedule(slot, now_ms_ + c.idle_ms);
-  arm_poll(slot, Op::poll_b2c_in, c.backend.get(), POLLIN);
-  drive(slot, Dir::c2b);  // the client has often sent its first bytes (a TLS ClientHello) already
+  arm_readable(slot, Dir::b2c);
+  arm_readable(slot, Dir::c2b);  // tried at submission: the ClientHello is often there already
 }
 
 void Worker::arm_poll(uint32_t slot, Op op, int fd, unsigned events) noexcept {
@@ -127,6 +127,9 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
   }
   switch (r.want) {
     case splice::Want::readable:
+      arm_readable(slot, dir);
+      return;
+    case splice::Want::more:
       arm_poll(slot, c2b ? Op::poll_c2b_in : Op::poll_b2c_in, src, POLLIN);
       return;
     case splice::Want::writable:
@@ -208,6 +211,8 @@ void Worker::free_connection(uint32_t slot) noexcept {
     }
     *d = splice::Direction{};
   }
+  release_copy_buffer(c, Dir::c2b);  // nothing is in flight any more
+  release_copy_buffer(c, Dir::b2c);
   release_backend(c);
   c.client.reset();   // FIN, or RST when SO_LINGER {1, 0} was set
   c.backend.reset();

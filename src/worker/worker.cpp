@@ -25,6 +25,13 @@ constexpr uint32_t kWheelBuckets = 4096;
 // Accept backoff after EMFILE & co: 50 ms doubling to 1 s (HAProxy pauses for 100 ms).
 constexpr uint32_t kBackoffMinMs = 50;
 constexpr uint32_t kBackoffMaxMs = 1000;
+// Copy-path buffers (copy.cpp; global.copy_buffers of them, default 256 x 16 KiB = 4 MiB of
+// address space per worker, resident as used). A buffer is held only from a RECV's
+// completion to its SEND's, so 256 cover 256 directions moving bytes at the same instant;
+// beyond that reads fall back to splice. 16 KiB holds a typical API request or response; a
+// full TLS record (16 KiB + 29 bytes) takes one RECV and then the splice path, which is fine.
+constexpr uint16_t kCopyBufferGroup = 0;
+constexpr uint32_t kCopyBufferSize = 16 * 1024;
 
 bool is_resource_exhaustion(int err) noexcept {
   return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
@@ -32,8 +39,13 @@ bool is_resource_exhaustion(int err) noexcept {
 
 }  // namespace
 
-Worker::Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listeners, size_t max_idle_pipes)
-    : id_(id), shared_(shared), pipes_(max_idle_pipes), wheel_(kTickMs, kWheelBuckets, monotonic_ms_coarse()) {
+Worker::Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listeners, size_t max_idle_pipes,
+               uint32_t copy_buffers)
+    : id_(id),
+      shared_(shared),
+      pipes_(max_idle_pipes),
+      copy_buffers_(copy_buffers),
+      wheel_(kTickMs, kWheelBuckets, monotonic_ms_coarse()) {
   for (ListenerSocket& l : listeners) {
     ListenerState s;
     s.socket = std::move(l);
@@ -47,6 +59,11 @@ int Worker::init() noexcept {
                             kCqEntries);
   if (rc != 0) return rc;
   ring_.register_fd_for_this_thread();  // init() and run() are on the same thread
+  const int brc = copy_buffers_ == 0 ? 0 : buffers_.init(ring_.get(), kCopyBufferGroup, copy_buffers_, kCopyBufferSize);
+  if (brc != 0) {
+    // Pre-5.19 kernel or no memory: every read takes the splice path (POLL + splice(2)).
+    log::warn("copy_path_unavailable", {{"worker", id_}, {"error", log::errno_name(-brc)}});
+  }
   // A few idle pipes up front: under fd exhaustion the connections already open can still
   // move bytes (pipes go back to the pool as soon as a direction drains).
   pipes_.prewarm(4);
@@ -98,6 +115,7 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
   Connection& c = conn(ud.slot);
   if (c.state == ConnState::free || (c.generation & kGenerationMask) != ud.generation) {
     log::error("stale_completion", {{"worker", id_}, {"slot", ud.slot}, {"op", static_cast<int>(ud.op)}});
+    if (cqe.flags & IORING_CQE_F_BUFFER) buffers_.recycle(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
     return;
   }
   c.inflight--;
@@ -107,6 +125,10 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
     case Op::poll_c2b_out: on_poll(ud.slot, Dir::c2b, cqe.res); break;
     case Op::poll_b2c_in:
     case Op::poll_b2c_out: on_poll(ud.slot, Dir::b2c, cqe.res); break;
+    case Op::recv_c2b: on_recv(ud.slot, Dir::c2b, cqe.res, cqe.flags); break;
+    case Op::recv_b2c: on_recv(ud.slot, Dir::b2c, cqe.res, cqe.flags); break;
+    case Op::send_c2b: on_send(ud.slot, Dir::c2b, cqe.res); break;
+    case Op::send_b2c: on_send(ud.slot, Dir::b2c, cqe.res); break;
     case Op::connect_timeout:  // -ETIME: it fired and cancelled the connect (which reports it)
     case Op::cancel:
     default: break;

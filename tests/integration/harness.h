@@ -72,6 +72,7 @@ struct ListenerSpec {
 struct ConfigSpec {
   int workers = 1;
   int max_connections = 0;  // 0: not written
+  int copy_buffers = -1;    // -1: not written
   std::string user;  // empty: not written
   std::string drain_timeout = "5s";
   std::string log_format = "text";

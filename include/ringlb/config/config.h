@@ -27,6 +27,7 @@ struct Global {
   std::string user;                   // "" = stay as started
   Duration drain_timeout = 30s;
   LogFormat log_format = LogFormat::text;
+  uint32_t copy_buffers = 256;        // per worker, 16 KiB each; 0: every read uses splice(2)
 };
 
 struct Listener {

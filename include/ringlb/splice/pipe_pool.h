@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "ringlb/common/fd.h"
@@ -14,8 +15,16 @@ namespace ringlb::splice {
 struct Pipe {
   Fd read;
   Fd write;
+  uint32_t capacity = 0;  // bytes: what F_SETPIPE_SZ granted (64 KiB if it refused)
   bool valid() const noexcept { return read.valid(); }
 };
+
+// Pipes are grown to 1 MiB (the default fs.pipe-max-size): a 1 MiB body then moves in one
+// splice(2) each way instead of sixteen. Only capacity is reserved (256 slots, ~10 KiB of
+// slot array), not memory: pages enter a pipe only as page references taken from the socket.
+// An unprivileged user past fs.pipe-user-pages-soft (16384 pages: 64 such pipes) is refused
+// with EPERM and keeps the default 64 KiB, which is slower but correct.
+constexpr uint32_t kPipeBytes = 1024 * 1024;
 
 class PipePool {
  public:

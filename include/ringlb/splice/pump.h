@@ -23,7 +23,8 @@ struct Direction {
 };
 
 enum class Want : uint8_t {
-  readable,  // src has nothing more now: poll src for POLLIN
+  readable,  // src has nothing more now: wait for src to become readable
+  more,      // the fairness budget ran out with src likely not drained: poll src for POLLIN
   writable,  // dst's send buffer is full: poll dst for POLLOUT
   pipe,      // no pipe could be had (EMFILE...): retry later
   done,      // FIN forwarded
@@ -36,14 +37,13 @@ struct PumpResult {
   uint64_t bytes = 0;  // bytes that reached dst during this call
 };
 
-// Moves as much as it can without blocking, up to a fairness budget (kMaxRounds pipe-fulls),
-// and says what it is waiting for. When it stops on `readable` or `done`, the pipe is back in
-// the pool.
+// Moves as much as it can without blocking, up to a fairness budget (kMaxBytesPerCall),
+// and says what it is waiting for. When it stops on `readable`, `more` or `done`, the pipe is
+// back in the pool.
 PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept;
 
-// Bytes per pipe-full: the default pipe capacity (16 pages).
-constexpr uint32_t kPipeCapacity = 64 * 1024;
-// 16 pipe-fulls (1 MiB) per readiness event, then the direction yields to other connections.
-constexpr int kMaxRounds = 16;
+// 1 MiB per call, then the direction yields to the other connections (HAProxy's tune.bufsize
+// x tune.maxpollevents spirit: one connection cannot monopolise a worker).
+constexpr uint64_t kMaxBytesPerCall = 1024 * 1024;
 
 }  // namespace ringlb::splice

@@ -21,7 +21,8 @@ namespace ringlb::worker {
   X(idle_timeouts, "connections closed by the idle timeout")                             \
   X(bytes_c2b, "bytes forwarded client to backend")                                      \
   X(bytes_b2c, "bytes forwarded backend to client")                                      \
-  X(accept_pauses, "times accepting was paused by EMFILE/ENFILE/ENOBUFS/ENOMEM")
+  X(accept_pauses, "times accepting was paused by EMFILE/ENFILE/ENOBUFS/ENOMEM")           \
+  X(copy_buffer_waits, "reads that found every copy buffer busy and used the splice path")
 
 struct WorkerStats {
 #define RINGLB_DECLARE(name, help) std::atomic<uint64_t> name{0};

@@ -19,6 +19,10 @@ enum class Op : uint8_t {
   poll_b2c_in,      // backend readable
   poll_b2c_out,     // client writable
   cancel,           // cancel of a connection's in-flight operations
+  recv_c2b,         // copy path: RECV from the client into a provided buffer
+  recv_b2c,         // copy path: RECV from the backend
+  send_c2b,         // copy path: SEND of that buffer to the backend
+  send_b2c,         // copy path: SEND to the client
 };
 
 struct UserData {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ringlb/common/address.h"
+#include "ringlb/common/buffer_ring.h"
 #include "ringlb/common/fd.h"
 #include "ringlb/common/ring.h"
 #include "ringlb/lb/snapshot.h"
@@ -46,6 +47,16 @@ constexpr uint32_t kMaxCandidates = 33;
 
 enum class ConnState : uint8_t { free, connecting, forwarding, closing };
 
+// One direction's small-message copy in flight: the provided buffer a RECV filled, while a
+// SEND writes it to the other side. Held only between those two completions.
+struct CopyBuffer {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t id = kNone;
+  uint32_t len = 0;   // bytes the RECV put in it
+  uint32_t sent = 0;  // bytes of those the SENDs have written
+  bool held() const noexcept { return id != kNone; }
+};
+
 struct Connection {
   uint32_t generation = 0;
   ConnState state = ConnState::free;
@@ -62,6 +73,8 @@ struct Connection {
   Fd backend;
   splice::Direction c2b;
   splice::Direction b2c;
+  CopyBuffer c2b_copy;
+  CopyBuffer b2c_copy;
   uint64_t last_active_ms = 0;
   uint64_t idle_ms = 0;
   Address client_address;
@@ -78,7 +91,9 @@ struct Connection {
 
 class Worker {
  public:
-  Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listeners, size_t max_idle_pipes);
+  // copy_buffers: provided buffers for the copy path (copy.cpp); 0 leaves every read to splice.
+  Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listeners, size_t max_idle_pipes,
+         uint32_t copy_buffers);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -133,6 +148,12 @@ class Worker {
   void drive(uint32_t slot, Dir dir) noexcept;
   void arm_poll(uint32_t slot, Op op, int fd, unsigned events) noexcept;
   void on_poll(uint32_t slot, Dir dir, int res) noexcept;
+  // The copy path (copy.cpp): wait for bytes with a RECV into a provided buffer, then SEND.
+  void arm_readable(uint32_t slot, Dir dir) noexcept;
+  void on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept;
+  void send_copy(uint32_t slot, Dir dir) noexcept;
+  void on_send(uint32_t slot, Dir dir, int res) noexcept;
+  void release_copy_buffer(Connection& c, Dir dir) noexcept;
   void begin_close(uint32_t slot, bool reset) noexcept;
   void maybe_queue_free(uint32_t slot) noexcept;
   void free_connection(uint32_t slot) noexcept;
@@ -144,6 +165,8 @@ class Worker {
   Ring ring_;
   std::vector<ListenerState> listeners_;
   splice::PipePool pipes_;
+  uint32_t copy_buffers_;
+  BufferRing buffers_;  // after ring_: unregistered before the ring goes
   std::shared_ptr<const lb::Snapshot> snapshot_;
   uint64_t snapshot_generation_ = 0;
   std::vector<std::unique_ptr<Connection[]>> chunks_;

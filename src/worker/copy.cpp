@@ -1,0 +1,126 @@
+// The copy path of a forwarding connection (see worker.h): how a direction waits for bytes and
+// moves small messages without a system call of its own.
+//
+// A direction that has nothing in flight waits with a RECV (IOSQE_BUFFER_SELECT) rather than a
+// POLL: io_uring tries it at once and otherwise when bytes arrive, takes a provided buffer only
+// then, and completes with the bytes already read. A SEND (MSG_WAITALL: io_uring retries
+// short writes itself) writes them to the other side; its completion returns the buffer and
+// waits again. Both run inside the worker's one io_uring_enter(2) per batch, so a small
+// request costs no read(2)/write(2)/splice(2) calls, which is what matters on hosts where a
+// system call costs a microsecond (measured on this project's VM: bench/README.md).
+//
+// A RECV that fills its whole buffer marks a bulk transfer: after the SEND, the direction
+// continues on the splice path (pump(), zero-copy) until the source runs dry, then waits
+// with a RECV again. A RECV that finds no free buffer (-ENOBUFS) falls back to POLL + splice.
+// One operation per direction is in flight at any time, so bytes cannot be reordered, and the
+// pipe is always empty while the copy path holds the direction.
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "ringlb/common/log.h"
+#include "ringlb/worker/worker.h"
+
+namespace ringlb::worker {
+
+void Worker::arm_readable(uint32_t slot, Dir dir) noexcept {
+  Connection& c = conn(slot);
+  const bool c2b = dir == Dir::c2b;
+  const int src = c2b ? c.client.get() : c.backend.get();
+  if (!buffers_.valid()) {
+    arm_poll(slot, c2b ? Op::poll_c2b_in : Op::poll_b2c_in, src, POLLIN);
+    return;
+  }
+  io_uring_sqe* sqe = ring_.get_sqe();
+  io_uring_prep_recv(sqe, src, nullptr, buffers_.buffer_size(), 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers_.group();
+  io_uring_sqe_set_data64(sqe, encode(c2b ? Op::recv_c2b : Op::recv_b2c, slot, c.generation));
+  c.inflight++;
+}
+
+void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
+  Connection& c = conn(slot);
+  const bool c2b = dir == Dir::c2b;
+  if (flags & IORING_CQE_F_BUFFER) {
+    CopyBuffer& b = c2b ? c.c2b_copy : c.b2c_copy;
+    b = CopyBuffer{flags >> IORING_CQE_BUFFER_SHIFT, res > 0 ? static_cast<uint32_t>(res) : 0, 0};
+  }
+  if (c.state != ConnState::forwarding) {  // closing: the cancel completed it
+    release_copy_buffer(c, dir);
+    return;
+  }
+  if (res > 0) {
+    c.last_active_ms = now_ms_;
+    send_copy(slot, dir);
+    return;
+  }
+  if (res == 0) {  // the source's FIN: the pump forwards it (nothing is in flight)
+    (c2b ? c.c2b : c.b2c).src_eof = true;
+    drive(slot, dir);
+    return;
+  }
+  if (res == -ENOBUFS) {  // every buffer is in flight elsewhere: this read takes the splice path
+    WorkerStats::add(stats_.copy_buffer_waits);
+    arm_poll(slot, c2b ? Op::poll_c2b_in : Op::poll_b2c_in, c2b ? c.client.get() : c.backend.get(), POLLIN);
+    return;
+  }
+  // ECONNRESET and friends: forward it as a reset.
+  log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
+                                  {"error", log::errno_name(-res)}});
+  begin_close(slot, /*reset=*/true);
+}
+
+void Worker::send_copy(uint32_t slot, Dir dir) noexcept {
+  Connection& c = conn(slot);
+  const bool c2b = dir == Dir::c2b;
+  const CopyBuffer& b = c2b ? c.c2b_copy : c.b2c_copy;
+  io_uring_sqe* sqe = ring_.get_sqe();
+  io_uring_prep_send(sqe, c2b ? c.backend.get() : c.client.get(),
+                     buffers_.data(static_cast<uint16_t>(b.id)) + b.sent, b.len - b.sent,
+                     MSG_NOSIGNAL | MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe, encode(c2b ? Op::send_c2b : Op::send_b2c, slot, c.generation));
+  c.inflight++;
+}
+
+void Worker::on_send(uint32_t slot, Dir dir, int res) noexcept {
+  Connection& c = conn(slot);
+  const bool c2b = dir == Dir::c2b;
+  CopyBuffer& b = c2b ? c.c2b_copy : c.b2c_copy;
+  if (c.state != ConnState::forwarding) {
+    release_copy_buffer(c, dir);
+    return;
+  }
+  if (res <= 0) {  // EPIPE, ECONNRESET: the destination is gone; 0 does not happen for len > 0
+    release_copy_buffer(c, dir);
+    log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
+                                    {"error", log::errno_name(res < 0 ? -res : EPIPE)}});
+    begin_close(slot, /*reset=*/true);
+    return;
+  }
+  b.sent += static_cast<uint32_t>(res);
+  c.last_active_ms = now_ms_;
+  WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, static_cast<uint64_t>(res));
+  if (b.sent < b.len) {  // MSG_WAITALL makes this rare (a signal); send the rest
+    send_copy(slot, dir);
+    return;
+  }
+  const bool bulk = b.len == buffers_.buffer_size();
+  release_copy_buffer(c, dir);
+  if (bulk) {
+    drive(slot, dir);  // more is likely waiting: splice it, zero-copy, until the source runs dry
+  } else {
+    arm_readable(slot, dir);
+  }
+}
+
+// Only once no operation of this direction is in flight: the kernel may hand a recycled
+// buffer to another connection's RECV at once.
+void Worker::release_copy_buffer(Connection& c, Dir dir) noexcept {
+  CopyBuffer& b = dir == Dir::c2b ? c.c2b_copy : c.b2c_copy;
+  if (!b.held()) return;
+  buffers_.recycle(static_cast<uint16_t>(b.id));
+  b = CopyBuffer{};
+}
+
+}  // namespace ringlb::worker
