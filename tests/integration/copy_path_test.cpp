@@ -57,13 +57,8 @@ TEST_P(CopyPathTest, StreamsAreByteExactWhateverTheBufferSupply) {
     fds.push_back(std::move(fd));
   }
   const auto results = run_duplex(legs, deadline_in(seconds(120)));
-  int bad = 0;
-  std::string first_bad;
-  for (size_t i = 0; i < legs.size(); ++i) {
-    if (results[i].ok(legs[i])) continue;
-    if (bad++ < 5) first_bad += fmt::format("\n  conn {}: {}", i, results[i].describe(legs[i]));
-  }
-  EXPECT_EQ(bad, 0) << bad << " of " << kConnections << " client-side transfers failed:" << first_bad;
+  const DuplexFailures bad = failures(legs, results);
+  EXPECT_EQ(bad.count, 0) << bad.count << " of " << kConnections << " client-side transfers failed:" << bad.first;
   const Deadline d = deadline_in(seconds(10));
   while (stats->ok + stats->failed < kConnections && Clock::now() < d) std::this_thread::sleep_for(milliseconds(20));
   EXPECT_EQ(stats->ok.load(), kConnections) << stats->failed.load() << " backend-side checks failed";

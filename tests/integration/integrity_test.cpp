@@ -81,13 +81,8 @@ TEST_P(IntegrityTest, ConcurrentBidirectionalTransfersAreByteExact) {
 
   const auto started = Clock::now();
   const auto results = run_duplex(legs, deadline_in(seconds(150)));
-  int bad = 0;
-  std::string first_bad;
-  for (size_t i = 0; i < legs.size(); ++i) {
-    if (results[i].ok(legs[i])) continue;
-    if (bad++ < 5) first_bad += fmt::format("\n  conn {}: {}", i, results[i].describe(legs[i]));
-  }
-  EXPECT_EQ(bad, 0) << bad << " of " << kConnections << " client-side transfers failed:" << first_bad;
+  const DuplexFailures bad = failures(legs, results);
+  EXPECT_EQ(bad.count, 0) << bad.count << " of " << kConnections << " client-side transfers failed:" << bad.first;
 
   // The backends finish their checks when the client's FIN arrives: wait for all reports.
   auto done = [&] { return stats1->ok + stats1->failed + stats2->ok + stats2->failed; };

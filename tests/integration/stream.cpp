@@ -199,4 +199,13 @@ bool StreamHeader::decode(const std::string& bytes, StreamHeader* out) {
   return out->magic == kMagic && (out->mode == kEcho || out->mode == kStream);
 }
 
+DuplexFailures failures(const std::vector<DuplexLeg>& legs, const std::vector<DuplexResult>& results) {
+  DuplexFailures f;
+  for (size_t i = 0; i < legs.size(); ++i) {
+    if (results[i].ok(legs[i])) continue;
+    if (f.count++ < 5) f.first += fmt::format("\n  conn {}: {}", i, results[i].describe(legs[i]));
+  }
+  return f;
+}
+
 }  // namespace ringlb::it

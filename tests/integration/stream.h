@@ -49,6 +49,13 @@ struct DuplexResult {
 // made non-blocking; they stay open (the caller owns them).
 std::vector<DuplexResult> run_duplex(const std::vector<DuplexLeg>& legs, Deadline d);
 
+// How many legs failed, and the first few described, for a test's failure message.
+struct DuplexFailures {
+  int count = 0;
+  std::string first;
+};
+DuplexFailures failures(const std::vector<DuplexLeg>& legs, const std::vector<DuplexResult>& results);
+
 // The 40-byte request header of the integrity protocol (StreamServer in servers.h): the client
 // says what it will send and what it wants back. Little-endian on the wire (both ends are here).
 struct StreamHeader {
