@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringlb/app/control_stats.h"
 #include "ringlb/app/reload_rules.h"
 #include "ringlb/common/clock.h"
 #include "ringlb/common/log.h"
@@ -146,6 +147,7 @@ int run_server(config::Config config) {
   std::thread prober_thread([&] { prober.run(stop_prober); });
   log::info("ready", {{"workers", workers}, {"listeners", config.listeners.size()}, {"nofile", nofile}});
 
+  ControlStats control;
   bool draining = false;
   uint64_t drain_deadline = 0;
   const timespec poll_interval{0, kSignalPollMs * 1000000L};
@@ -165,19 +167,23 @@ int run_server(config::Config config) {
     } else if (sig == SIGHUP && !draining) {
       auto next = config::load_file(config.path);
       if (!next) {
+        control.reloads_failed.fetch_add(1);
         log::error("reload_failed", {{"error", next.error().to_string()}});
       } else if (const auto why = restart_reasons(config, *next); !why.empty()) {
         std::string changes;
         for (const std::string& w : why) changes += (changes.empty() ? "" : "; ") + w;
+        control.reloads_failed.fetch_add(1);
         log::error("reload_failed", {{"error", "listeners, workers or user changed: this version needs a restart "
                                                "for those; the old config keeps serving"},
                                      {"changes", changes}});
       } else if (auto st = check_datapaths(*next); !st) {
+        control.reloads_failed.fetch_add(1);
         log::error("reload_failed", {{"error", st.error().message}});
       } else {
         auto snap = lb::build_snapshot(*next, store.load().get());
         const auto published = store.replace(std::move(snap));
         config = std::move(*next);
+        control.reloads_ok.fetch_add(1);
         log::info("reloaded", {{"config", config.path}, {"generation", published->generation}});
       }
     }
