@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "ringlb/app/diff.h"
 #include "ringlb/app/route.h"
 #include "ringlb/app/server.h"
+#include "ringlb/common/log.h"
 #include "ringlb/config/load.h"
 
 namespace {
@@ -28,6 +30,11 @@ int fail(int status, const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace ringlb;
+  // Debug lines (per-connection resets, promotions, libbpf messages) are for troubleshooting
+  // only: RINGLB_LOG_LEVEL=debug turns them on.
+  if (const char* level = std::getenv("RINGLB_LOG_LEVEL"); level != nullptr && std::string_view(level) == "debug") {
+    log::set_min_level(log::Level::debug);
+  }
   std::vector<std::string_view> args(argv + 1, argv + argc);
   auto options = app::parse_args(args);
   if (!options) return fail(kExitConfig, options.error().message + "\n" + app::usage());

@@ -24,6 +24,7 @@
 #include "ringlb/health/prober.h"
 #include "ringlb/lb/snapshot_builder.h"
 #include "ringlb/net/socket.h"
+#include "ringlb/sockmap/sockmap.h"
 #include "ringlb/worker/worker.h"
 
 namespace ringlb::app {
@@ -32,11 +33,44 @@ namespace {
 // How long the main thread sleeps between looks at signals and at the workers.
 constexpr int kSignalPollMs = 100;
 
-Status check_datapaths(const config::Config& config) {
+// The sockmap path is loaded once, before the privilege drop, when any listener may use it.
+// "auto" falls back to splice with one log line (ringlb_sockmap_available says which);
+// "sockmap" makes a load failure a startup error.
+Result<std::unique_ptr<sockmap::Sockmap>> load_sockmap(const config::Config& config, uint32_t workers) {
+  const auto wants = [&](config::Datapath d) {
+    return std::any_of(config.listeners.begin(), config.listeners.end(),
+                       [d](const config::Listener& l) { return l.datapath == d; });
+  };
+  if (!wants(config::Datapath::automatic) && !wants(config::Datapath::sockmap)) {
+    log::info("datapath", {{"selected", "splice"}, {"reason", "every listener has datapath = \"splice\""}});
+    return std::unique_ptr<sockmap::Sockmap>();
+  }
+  std::string why;
+  if (config.global.copy_buffers == 0) {
+    why = "global.copy_buffers = 0 (a paused sockmap direction is forwarded through copy buffers)";
+  } else {
+    auto loaded = sockmap::Sockmap::load(config.global.max_connections, workers);
+    if (loaded) {
+      log::info("datapath", {{"selected", "sockmap"}, {"promote", "per listener: sockmap_promote_after"}});
+      return std::move(*loaded);
+    }
+    why = loaded.error().message;
+  }
+  if (wants(config::Datapath::sockmap)) {
+    return Error{fmt::format("datapath \"sockmap\" is not available: {}", why)};
+  }
+  log::warn("datapath", {{"selected", "splice"}, {"reason", why}});
+  return std::unique_ptr<sockmap::Sockmap>();
+}
+
+// A reload cannot load the BPF program (privileges may be gone): a listener that insists on
+// sockmap needs it loaded already.
+Status check_datapaths(const config::Config& config, const sockmap::Sockmap* loaded) {
+  if (loaded != nullptr) return Ok{};
   for (const config::Listener& l : config.listeners) {
     if (l.datapath == config::Datapath::sockmap) {
-      return Error{fmt::format("listener {}: datapath \"sockmap\" is not available in this build "
-                               "(the sockmap path is not implemented yet); use \"auto\" or \"splice\"",
+      return Error{fmt::format("listener {}: datapath \"sockmap\" is not loaded in this process (it failed or "
+                               "was not needed at startup); restart to load it",
                                l.name)};
     }
   }
@@ -63,11 +97,6 @@ Status drop_privileges(const std::string& user) {
 
 int run_server(config::Config config) {
   log::set_format(config.global.log_format == config::LogFormat::json ? log::Format::json : log::Format::text);
-  if (auto st = check_datapaths(config); !st) {
-    log::error("startup_failed", {{"error", st.error().message}});
-    return 1;
-  }
-  log::info("datapath", {{"selected", "splice"}, {"reason", "sockmap path not built"}});
   if (!config.global.admin.empty()) {
     log::warn("admin_unavailable", {{"admin", config.global.admin},
                                     {"reason", "the admin API is not implemented in this version"}});
@@ -102,6 +131,12 @@ int run_server(config::Config config) {
     log::info("listening", {{"listener", l.name}, {"bind", l.bind.to_string()}, {"pool", l.pool},
                             {"workers", workers}});
   }
+  auto loaded_sockmap = load_sockmap(config, workers);
+  if (!loaded_sockmap) {
+    log::error("startup_failed", {{"error", loaded_sockmap.error().message}});
+    return 1;
+  }
+  const std::unique_ptr<sockmap::Sockmap> sockmap = std::move(*loaded_sockmap);
   if (auto st = drop_privileges(config.global.user); !st) {
     log::error("startup_failed", {{"error", st.error().message}});
     return 1;
@@ -123,7 +158,7 @@ int run_server(config::Config config) {
   std::atomic<uint32_t> running{0};
   for (uint32_t w = 0; w < workers; ++w) {
     pool.push_back(std::make_unique<worker::Worker>(w, shared, std::move(sockets[w]), max_idle_pipes,
-                                                      config.global.copy_buffers));
+                                                      config.global.copy_buffers, sockmap.get()));
   }
   for (auto& wk : pool) {
     std::promise<int> started;
@@ -176,7 +211,7 @@ int run_server(config::Config config) {
         log::error("reload_failed", {{"error", "listeners, workers or user changed: this version needs a restart "
                                                "for those; the old config keeps serving"},
                                      {"changes", changes}});
-      } else if (auto st = check_datapaths(*next); !st) {
+      } else if (auto st = check_datapaths(*next, sockmap.get()); !st) {
         control.reloads_failed.fetch_add(1);
         log::error("reload_failed", {{"error", st.error().message}});
       } else {

@@ -30,6 +30,17 @@ constexpr int64_t kMaxCopyBuffers = 32768;
 constexpr int64_t kMinBacklog = 1;
 constexpr int64_t kMaxBacklog = 65535;
 
+// sockmap_promote_after: bytes a connection moves on the splice path before the in-kernel
+// path takes over. 0 promotes at once; past 1 GiB a connection is a bulk transfer that is
+// already over by the time it would be promoted.
+constexpr uint64_t kMaxPromoteAfter = 1ull << 30;
+// sockmap_max_lag: bytes redirected but not yet in the destination's send queue before a
+// direction pauses. Below 256 KiB a single loopback skb (up to 64 KiB, more with GRO) and a
+// little jitter would pause constantly; past 1 GiB the bound no longer protects the host (the
+// BPF program keeps it in 32 bits as well).
+constexpr uint64_t kMinSockmapLag = 256u << 10;
+constexpr uint64_t kMaxSockmapLag = 1ull << 30;
+
 // Maglev lookup table: must be prime (so every skip value is coprime with it) and at least
 // the number of backends so each backend can own a slot. Recommended: >= 100 x backends,
 // which keeps the clients moved by a backend change under ~1% (DESIGN.md).

@@ -202,6 +202,20 @@ class TableReader {
     return node;
   }
 
+  Status size(std::string_view name, uint64_t& out, uint64_t min, uint64_t max) const {
+    const toml::node* node = find(name);
+    if (node == nullptr) return Ok{};
+    const auto* v = node->as_string();
+    if (v == nullptr) return wrong_type(name, *node, "a size string such as \"4MiB\"");
+    auto n = parse_size(v->get());
+    if (!n) return at(name, *node, n.error().message);
+    if (*n < min || *n > max) {
+      return at(name, *node, fmt::format("must be between {} and {} bytes, got \"{}\"", min, max, v->get()));
+    }
+    out = *n;
+    return Ok{};
+  }
+
   Status duration(std::string_view name, Duration& out, Duration max) const {
     const toml::node* node = find(name);
     if (node == nullptr) return Ok{};
@@ -289,7 +303,8 @@ Status read_global(const TableReader& r, Global& g) {
 }
 
 Status read_listener(const TableReader& r, Listener& l) {
-  RINGLB_TRY(r.only_keys({"bind", "pool", "datapath", "backlog", "proxy_protocol"}));
+  RINGLB_TRY(r.only_keys({"bind", "pool", "datapath", "backlog", "proxy_protocol", "sockmap_promote_after",
+                          "sockmap_max_lag"}));
   RINGLB_TRY(r.address("bind", l.bind));
   auto pool = r.string("pool", l.pool);
   if (!pool) return std::move(pool).error();
@@ -298,6 +313,8 @@ Status read_listener(const TableReader& r, Listener& l) {
   RINGLB_TRY(r.enumeration("datapath", l.datapath, kDatapaths));
   RINGLB_TRY(r.integer("backlog", l.backlog, limits::kMinBacklog, limits::kMaxBacklog));
   RINGLB_TRY(r.enumeration("proxy_protocol", l.proxy_protocol, kProxyProtocols));
+  RINGLB_TRY(r.size("sockmap_promote_after", l.sockmap_promote_after, 0, limits::kMaxPromoteAfter));
+  RINGLB_TRY(r.size("sockmap_max_lag", l.sockmap_max_lag, limits::kMinSockmapLag, limits::kMaxSockmapLag));
   return Ok{};
 }
 

@@ -82,6 +82,12 @@ Status validate_listeners(const Config& c, const SourceMap& where) {
                          fmt::format("no pool named \"{}\" (define [{}])", l.pool,
                                      join_key("pools", l.pool)));
     }
+    if (l.datapath == Datapath::sockmap && c.global.copy_buffers == 0) {
+      // A paused sockmap direction is forwarded through copy buffers (splice cannot read the
+      // psock's queue).
+      return where.error(join_key(key, "datapath"),
+                         "\"sockmap\" needs global.copy_buffers > 0 (it is 0); use \"auto\" or \"splice\"");
+    }
     auto [it, inserted] = binds.emplace(l.bind, l.name);
     if (!inserted) {
       // With SO_REUSEPORT both binds would succeed and silently share the traffic.

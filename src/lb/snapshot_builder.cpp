@@ -83,6 +83,9 @@ std::shared_ptr<Snapshot> build_snapshot(const config::Config& config, const Sna
     l.pool = static_cast<uint32_t>(snap->find_pool(lc.pool));  // validated to exist
     l.proxy_header = to_proxy_header(lc.proxy_protocol);
     l.backlog = lc.backlog;
+    l.sockmap = lc.datapath != config::Datapath::splice;
+    l.sockmap_promote_after = lc.sockmap_promote_after;
+    l.sockmap_max_lag = static_cast<uint32_t>(lc.sockmap_max_lag);  // <= 1 GiB (validated)
     snap->listeners.push_back(std::move(l));
   }
   return snap;

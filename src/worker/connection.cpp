@@ -123,14 +123,20 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
   const splice::PumpResult r = splice::pump(d, src, dst, pipes_);
   if (r.bytes > 0) {
     c.last_active_ms = now_ms_;
+    c.moved += r.bytes;
     WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, r.bytes);
   }
+  // Promotion parks a direction only where its source is drained (Want::readable, through
+  // arm_readable): the kernel hands a socket's queued skbs to the verdict program whole, so an
+  // skb user space had read part of would be forwarded twice. Waiting on dst instead could
+  // deadlock against a parked direction (a peer that reads only after it wrote): give up.
+  if (c.promote_pending && r.want == splice::Want::writable) abort_promotion(slot);
   switch (r.want) {
     case splice::Want::readable:
       arm_readable(slot, dir);
       return;
     case splice::Want::more:
-      arm_poll(slot, c2b ? Op::poll_c2b_in : Op::poll_b2c_in, src, POLLIN);
+      arm_wait_poll(slot, dir);
       return;
     case splice::Want::writable:
       arm_poll(slot, c2b ? Op::poll_c2b_out : Op::poll_b2c_out, dst, POLLOUT);
@@ -158,6 +164,18 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
 void Worker::on_poll(uint32_t slot, Dir dir, int res) noexcept {
   Connection& c = conn(slot);
   if (c.state != ConnState::forwarding) return;
+  if (res == -ECANCELED && c.promote_pending) {  // a readable-wait cancelled to promote
+    park(slot, dir);
+    return;
+  }
+  if (c.sockmap) {  // user mode found no copy buffer and waited for bytes: RECV again
+    if (res < 0) {
+      begin_close(slot, /*reset=*/true);
+    } else {
+      arm_readable(slot, dir);
+    }
+    return;
+  }
   if (res < 0) {  // the poll itself failed: nothing sensible can continue on this socket
     begin_close(slot, /*reset=*/true);
     return;
@@ -176,6 +194,12 @@ void Worker::begin_close(uint32_t slot, bool reset) noexcept {
     c.reset = true;
     if (c.client) net::set_linger_reset(c.client.get());
     if (c.backend) net::set_linger_reset(c.backend.get());
+  }
+  if (c.check_armed) {  // a timer, not tied to either socket
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_cancel64(sqe, encode(Op::sockmap_check, slot, c.generation), 0);
+    io_uring_sqe_set_data64(sqe, encode(Op::cancel, slot, c.generation));
+    c.inflight++;
   }
   if (c.inflight > 0) {
     // Cancel every operation on either socket (polls, the connect and through it the linked
@@ -213,11 +237,23 @@ void Worker::free_connection(uint32_t slot) noexcept {
   }
   release_copy_buffer(c, Dir::c2b);  // nothing is in flight any more
   release_copy_buffer(c, Dir::b2c);
+  sm_forget(c);  // before the sockets close: the final byte counts are read from the maps
   release_backend(c);
   c.client.reset();   // FIN, or RST when SO_LINGER {1, 0} was set
   c.backend.reset();
   c.snapshot.reset();
   c.reset = false;
+  c.sockmap = false;
+  c.promote_pending = false;
+  c.promote_blocked = false;
+  c.check_armed = false;
+  c.check_ns = 0;
+  c.parked = 0;
+  c.c2b_wait = Op{};
+  c.b2c_wait = Op{};
+  c.moved = 0;
+  c.c2b_sm = SockmapDir{};
+  c.b2c_sm = SockmapDir{};
   c.free_queued = false;
   c.inflight = 0;
   c.state = ConnState::free;

@@ -23,20 +23,37 @@
 
 namespace ringlb::worker {
 
+// Every "this direction has nothing to do until its source has bytes" goes through here, which
+// makes it the place where a quiet connection is promoted to the sockmap path (sockmap.cpp).
 void Worker::arm_readable(uint32_t slot, Dir dir) noexcept {
   Connection& c = conn(slot);
+  if (c.promote_pending) {
+    park(slot, dir);
+    return;
+  }
+  if (!c.sockmap && start_promotion(slot, dir)) return;
   const bool c2b = dir == Dir::c2b;
   const int src = c2b ? c.client.get() : c.backend.get();
   if (!buffers_.valid()) {
-    arm_poll(slot, c2b ? Op::poll_c2b_in : Op::poll_b2c_in, src, POLLIN);
+    arm_wait_poll(slot, dir);
     return;
   }
   io_uring_sqe* sqe = ring_.get_sqe();
   io_uring_prep_recv(sqe, src, nullptr, buffers_.buffer_size(), 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = buffers_.group();
-  io_uring_sqe_set_data64(sqe, encode(c2b ? Op::recv_c2b : Op::recv_b2c, slot, c.generation));
+  const Op op = c2b ? Op::recv_c2b : Op::recv_b2c;
+  io_uring_sqe_set_data64(sqe, encode(op, slot, c.generation));
   c.inflight++;
+  (c2b ? c.c2b_wait : c.b2c_wait) = op;
+}
+
+void Worker::arm_wait_poll(uint32_t slot, Dir dir) noexcept {
+  Connection& c = conn(slot);
+  const bool c2b = dir == Dir::c2b;
+  const Op op = c2b ? Op::poll_c2b_in : Op::poll_b2c_in;
+  arm_poll(slot, op, c2b ? c.client.get() : c.backend.get(), POLLIN);
+  (c2b ? c.c2b_wait : c.b2c_wait) = op;
 }
 
 void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
@@ -50,6 +67,15 @@ void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
     release_copy_buffer(c, dir);
     return;
   }
+  if (c.sockmap) {
+    sm_on_recv(slot, dir, res);
+    return;
+  }
+  if (res == -ECANCELED && c.promote_pending) {  // cancelled to promote: quiet now
+    park(slot, dir);
+    return;
+  }
+  if (res == 0 && c.promote_pending) abort_promotion(slot);  // a FIN first: stay in user space
   if (res > 0) {
     c.last_active_ms = now_ms_;
     send_copy(slot, dir);
@@ -62,7 +88,11 @@ void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
   }
   if (res == -ENOBUFS) {  // every buffer is in flight elsewhere: this read takes the splice path
     WorkerStats::add(stats_.copy_buffer_waits);
-    arm_poll(slot, c2b ? Op::poll_c2b_in : Op::poll_b2c_in, c2b ? c.client.get() : c.backend.get(), POLLIN);
+    if (c.promote_pending) {  // nothing was read (the buffer is picked first): quiet
+      park(slot, dir);
+      return;
+    }
+    arm_wait_poll(slot, dir);
     return;
   }
   // ECONNRESET and friends: forward it as a reset.
@@ -91,6 +121,10 @@ void Worker::on_send(uint32_t slot, Dir dir, int res) noexcept {
     release_copy_buffer(c, dir);
     return;
   }
+  if (c.sockmap) {
+    sm_on_send(slot, dir, res);
+    return;
+  }
   if (res <= 0) {  // EPIPE, ECONNRESET: the destination is gone; 0 does not happen for len > 0
     release_copy_buffer(c, dir);
     log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
@@ -100,6 +134,7 @@ void Worker::on_send(uint32_t slot, Dir dir, int res) noexcept {
   }
   b.sent += static_cast<uint32_t>(res);
   c.last_active_ms = now_ms_;
+  c.moved += static_cast<uint64_t>(res);
   WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, static_cast<uint64_t>(res));
   if (b.sent < b.len) {  // MSG_WAITALL makes this rare (a signal); send the rest
     send_copy(slot, dir);

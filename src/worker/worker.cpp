@@ -40,11 +40,12 @@ bool is_resource_exhaustion(int err) noexcept {
 }  // namespace
 
 Worker::Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listeners, size_t max_idle_pipes,
-               uint32_t copy_buffers)
+               uint32_t copy_buffers, sockmap::Sockmap* sockmap)
     : id_(id),
       shared_(shared),
       pipes_(max_idle_pipes),
       copy_buffers_(copy_buffers),
+      sockmap_(sockmap),
       wheel_(kTickMs, kWheelBuckets, monotonic_ms_coarse()) {
   for (ListenerSocket& l : listeners) {
     ListenerState s;
@@ -119,6 +120,8 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
     return;
   }
   c.inflight--;
+  if (ud.op == c.c2b_wait) c.c2b_wait = Op{};  // a readable-wait completed (or was cancelled)
+  if (ud.op == c.b2c_wait) c.b2c_wait = Op{};
   switch (ud.op) {
     case Op::connect: on_connect(ud.slot, cqe.res); break;
     case Op::poll_c2b_in:
@@ -129,6 +132,9 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
     case Op::recv_b2c: on_recv(ud.slot, Dir::b2c, cqe.res, cqe.flags); break;
     case Op::send_c2b: on_send(ud.slot, Dir::c2b, cqe.res); break;
     case Op::send_b2c: on_send(ud.slot, Dir::b2c, cqe.res); break;
+    case Op::watch_client: on_watch(ud.slot, /*client=*/true, cqe.res); break;
+    case Op::watch_backend: on_watch(ud.slot, /*client=*/false, cqe.res); break;
+    case Op::sockmap_check: sm_check(ud.slot); break;
     case Op::connect_timeout:  // -ETIME: it fired and cancelled the connect (which reports it)
     case Op::cancel:
     default: break;
@@ -147,6 +153,10 @@ void Worker::on_tick() noexcept {
   wheel_.advance(now_ms_, [this](uint32_t slot) {
     Connection& c = conn(slot);
     if (c.state != ConnState::forwarding) return;
+    if (c.sockmap) {
+      sm_idle_check(slot);
+      return;
+    }
     const uint64_t deadline = c.last_active_ms + c.idle_ms;
     if (deadline <= now_ms_) {
       WorkerStats::add(stats_.idle_timeouts);
@@ -155,6 +165,8 @@ void Worker::on_tick() noexcept {
       wheel_.schedule(slot, deadline);
     }
   });
+
+  sm_scan_pauses();
 
   if (!pipe_waiters_.empty()) {
     std::vector<PipeWaiter> waiting;

@@ -76,13 +76,18 @@ std::string to_toml(const ConfigSpec& spec) {
   t += fmt::format("drain_timeout = {}\n", toml_string(spec.drain_timeout));
   t += fmt::format("log_format = {}\n", toml_string(spec.log_format));
   const char* env_datapath = std::getenv("RINGLB_IT_DATAPATH");
+  const char* env_promote = std::getenv("RINGLB_IT_PROMOTE_AFTER");
   for (const auto& l : spec.listeners) {
     t += fmt::format("\n[listeners.{}]\n", l.name);
     t += fmt::format("bind = {}\n", toml_string(address(l.ip, l.port)));
     t += fmt::format("pool = {}\n", toml_string(l.pool));
     std::string datapath = l.datapath;
-    if (datapath.empty() && env_datapath && *env_datapath) datapath = env_datapath;
+    // copy_buffers = 0 rules the sockmap path out (validation): such a test stays on splice.
+    if (datapath.empty() && env_datapath && *env_datapath && spec.copy_buffers != 0) datapath = env_datapath;
     if (!datapath.empty()) t += fmt::format("datapath = {}\n", toml_string(datapath));
+    std::string promote = l.sockmap_promote_after;
+    if (promote.empty() && env_promote && *env_promote) promote = env_promote;
+    if (!promote.empty()) t += fmt::format("sockmap_promote_after = {}\n", toml_string(promote));
     if (!l.proxy_protocol.empty()) t += fmt::format("proxy_protocol = {}\n", toml_string(l.proxy_protocol));
   }
   for (const auto& p : spec.pools) {

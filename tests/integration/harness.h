@@ -66,6 +66,7 @@ struct ListenerSpec {
   uint16_t port = 0;
   std::string pool = "p";
   std::string datapath;  // empty: $RINGLB_IT_DATAPATH if set, else not written
+  std::string sockmap_promote_after;  // empty: $RINGLB_IT_PROMOTE_AFTER if set, else not written
   std::string proxy_protocol;  // empty: not written ("off")
 };
 

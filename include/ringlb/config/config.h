@@ -37,6 +37,8 @@ struct Listener {
   Datapath datapath = Datapath::automatic;
   uint32_t backlog = 4096;
   ProxyProtocol proxy_protocol = ProxyProtocol::off;
+  uint64_t sockmap_promote_after = 16 * 1024;  // bytes (both ways) on splice before promotion
+  uint64_t sockmap_max_lag = 4 * 1024 * 1024;  // per direction: in-kernel backlog before a pause
 };
 
 struct Health {

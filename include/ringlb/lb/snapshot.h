@@ -82,6 +82,10 @@ struct ListenerView {
   uint32_t pool = 0;  // index into Snapshot::pools
   ProxyHeader proxy_header = ProxyHeader::none;
   uint32_t backlog = 4096;
+  // Promote connections to the sockmap path (when the process has it): "auto" and "sockmap".
+  bool sockmap = true;
+  uint64_t sockmap_promote_after = 16 * 1024;
+  uint32_t sockmap_max_lag = 4 * 1024 * 1024;
 };
 
 struct Snapshot {

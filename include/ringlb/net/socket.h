@@ -30,6 +30,16 @@ void set_linger_reset(int fd) noexcept;
 rlim_t raise_nofile_limit() noexcept;
 
 // The peer / local address of a connected socket, or -errno.
+// The kernel's cookie of a socket (SO_COOKIE): unique for the socket's life. 0 on error.
+uint64_t socket_cookie(int fd) noexcept;
+
+// Bytes that ever entered fd's send queue, counted from an arbitrary origin fixed for the
+// socket's life (write_seq minus a constant, from one TCP_INFO snapshot). Comparing two
+// readings tells how much was written in between, by anyone (the kernel's sockmap included).
+// Returns -1 on error. `established`, if given, says whether the socket is still ESTABLISHED
+// (no FIN received or sent), which is what a SOCKHASH insert requires.
+int64_t bytes_queued_ever(int fd, bool* established = nullptr) noexcept;
+
 int peer_address(int fd, Address& out) noexcept;
 int local_address(int fd, Address& out) noexcept;
 

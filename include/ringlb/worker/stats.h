@@ -22,13 +22,17 @@ namespace ringlb::worker {
   X(bytes_c2b, "bytes forwarded client to backend")                                      \
   X(bytes_b2c, "bytes forwarded backend to client")                                      \
   X(accept_pauses, "times accepting was paused by EMFILE/ENFILE/ENOBUFS/ENOMEM")           \
-  X(copy_buffer_waits, "reads that found every copy buffer busy and used the splice path")
+  X(copy_buffer_waits, "reads that found every copy buffer busy and used the splice path")    \
+  X(sockmap_promotions, "connections promoted to the in-kernel sockmap path")                 \
+  X(sockmap_fallbacks, "promotions that failed; the connection stayed on the splice path")    \
+  X(sockmap_pauses, "times a sockmap direction hit its lag bound and user space took over")
 
 struct WorkerStats {
 #define RINGLB_DECLARE(name, help) std::atomic<uint64_t> name{0};
   RINGLB_WORKER_COUNTERS(RINGLB_DECLARE)
 #undef RINGLB_DECLARE
   std::atomic<uint64_t> active{0};  // gauge: connections this worker holds
+  std::atomic<uint64_t> sockmap_active{0};  // gauge: of those, promoted to the sockmap path
 
   // Single-writer increment: the owner is the only writer, so no locked instruction is needed.
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) noexcept {

@@ -23,6 +23,9 @@ enum class Op : uint8_t {
   recv_b2c,         // copy path: RECV from the backend
   send_c2b,         // copy path: SEND of that buffer to the backend
   send_b2c,         // copy path: SEND to the client
+  watch_client,     // sockmap path: POLL for RDHUP/ERR on the client
+  watch_backend,    // sockmap path: POLL for RDHUP/ERR on the backend
+  sockmap_check,    // sockmap path: re-check a backlog that is still draining
 };
 
 struct UserData {

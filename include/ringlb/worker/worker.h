@@ -19,6 +19,7 @@
 #include "ringlb/common/fd.h"
 #include "ringlb/common/ring.h"
 #include "ringlb/lb/snapshot.h"
+#include "ringlb/sockmap/sockmap.h"
 #include "ringlb/splice/pipe_pool.h"
 #include "ringlb/splice/pump.h"
 #include "ringlb/worker/stats.h"
@@ -57,6 +58,19 @@ struct CopyBuffer {
   bool held() const noexcept { return id != kNone; }
 };
 
+// One direction of a connection promoted to the sockmap path (sockmap.cpp). The direction is
+// named in the BPF maps by the cookie of its source socket.
+struct SockmapDir {
+  uint64_t src_cookie = 0;
+  int64_t dst_base = 0;     // net::bytes_queued_ever(dst) at promotion
+  uint64_t user_bytes = 0;  // bytes user space forwarded itself since (while paused)
+  uint64_t seen_bytes = 0;  // the program's byte counter at the last look (stats, idle timeout)
+  bool user = false;        // paused: user space forwards what the program passes
+  bool cancelling = false;  // the program resumed: the user-space RECV is being cancelled
+  bool send_waiting = false;  // a passed buffer waits for the in-kernel backlog to drain
+  bool eof = false;         // src's FIN seen: forwarded once everything before it is in dst
+};
+
 struct Connection {
   uint32_t generation = 0;
   ConnState state = ConnState::free;
@@ -66,6 +80,15 @@ struct Connection {
   uint16_t inflight = 0;  // ring operations not yet completed: freed only at zero
   uint8_t attempt = 0;
   uint8_t n_candidates = 0;
+  // Sockmap promotion (sockmap.cpp).
+  bool sockmap = false;          // promoted: the kernel forwards, user space watches
+  bool promote_pending = false;  // waiting for both directions to go quiet
+  bool promote_blocked = false;  // never promote this one (a FIN came first, or it failed)
+  bool check_armed = false;      // a sockmap_check timer is in flight
+  uint8_t parked = 0;            // bit per Dir: quiet, nothing in flight, waiting for promotion
+  Op c2b_wait{};                 // the readable-wait in flight per direction (RECV or POLLIN), or 0
+  Op b2c_wait{};
+  uint64_t moved = 0;            // bytes forwarded by user space (both ways) before promotion
   uint32_t pool = 0;
   uint32_t listener = 0;  // snapshot listener index
   uint32_t candidates[kMaxCandidates];
@@ -75,6 +98,10 @@ struct Connection {
   splice::Direction b2c;
   CopyBuffer c2b_copy;
   CopyBuffer b2c_copy;
+  SockmapDir c2b_sm;
+  SockmapDir b2c_sm;
+  __kernel_timespec check_ts;
+  int64_t check_ns = 0;  // the sockmap_check delay, backing off while a backlog stays stuck
   uint64_t last_active_ms = 0;
   uint64_t idle_ms = 0;
   Address client_address;
@@ -92,8 +119,9 @@ struct Connection {
 class Worker {
  public:
   // copy_buffers: provided buffers for the copy path (copy.cpp); 0 leaves every read to splice.
+  // sockmap: the loaded in-kernel path, shared by all workers, or nullptr (splice only).
   Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listeners, size_t max_idle_pipes,
-         uint32_t copy_buffers);
+         uint32_t copy_buffers, sockmap::Sockmap* sockmap);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -150,10 +178,31 @@ class Worker {
   void on_poll(uint32_t slot, Dir dir, int res) noexcept;
   // The copy path (copy.cpp): wait for bytes with a RECV into a provided buffer, then SEND.
   void arm_readable(uint32_t slot, Dir dir) noexcept;
+  void arm_wait_poll(uint32_t slot, Dir dir) noexcept;  // POLLIN on the source, as a readable-wait
   void on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept;
   void send_copy(uint32_t slot, Dir dir) noexcept;
   void on_send(uint32_t slot, Dir dir, int res) noexcept;
   void release_copy_buffer(Connection& c, Dir dir) noexcept;
+  // The sockmap path (sockmap.cpp).
+  bool start_promotion(uint32_t slot, Dir dir) noexcept;
+  void park(uint32_t slot, Dir dir) noexcept;
+  void abort_promotion(uint32_t slot) noexcept;
+  void promote(uint32_t slot) noexcept;
+  void arm_watch(uint32_t slot, bool client, unsigned events) noexcept;
+  void on_watch(uint32_t slot, bool client, int res) noexcept;
+  void sm_on_recv(uint32_t slot, Dir dir, int res) noexcept;
+  void sm_send(uint32_t slot, Dir dir) noexcept;
+  void sm_on_send(uint32_t slot, Dir dir, int res) noexcept;
+  void sm_check(uint32_t slot) noexcept;
+  void sm_enter_user(uint32_t slot, Dir dir) noexcept;
+  void sm_try_finish(uint32_t slot, Dir dir) noexcept;
+  void sm_refresh(uint32_t slot, Dir dir, const sockmap::DirState& st) noexcept;
+  bool sm_drained(const Connection& c, Dir dir, const sockmap::DirState& st) const noexcept;
+  void sm_arm_check(uint32_t slot) noexcept;
+  void sm_scan_pauses() noexcept;
+  void sm_expire_promotions() noexcept;
+  void sm_idle_check(uint32_t slot) noexcept;
+  void sm_forget(Connection& c) noexcept;
   void begin_close(uint32_t slot, bool reset) noexcept;
   void maybe_queue_free(uint32_t slot) noexcept;
   void free_connection(uint32_t slot) noexcept;
@@ -166,6 +215,15 @@ class Worker {
   std::vector<ListenerState> listeners_;
   splice::PipePool pipes_;
   uint32_t copy_buffers_;
+  sockmap::Sockmap* sockmap_;
+  uint64_t sockmap_pauses_seen_ = 0;
+  uint32_t sockmap_user_dirs_ = 0;  // directions in user mode (paused): scanned every tick
+  struct Promoting {
+    uint32_t slot;
+    uint32_t generation;
+    uint64_t since_ms;
+  };
+  std::vector<Promoting> promoting_;  // promotions started and not finished: a tick gives up on old ones
   BufferRing buffers_;  // after ring_: unregistered before the ring goes
   std::shared_ptr<const lb::Snapshot> snapshot_;
   uint64_t snapshot_generation_ = 0;

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ringlb's sockmap fast path: one sk_skb/stream_verdict program that forwards each skb
+ * received on a promoted socket out of its peer socket, inside the kernel.
+ *
+ * Kernel facts it handles (see the kernel data-path findings, section 3):
+ *  - a zero-length skb is the bare FIN: redirecting it kills the peer with EPIPE, so drop it
+ *    (TCP already processed the FIN; user space forwards it after the backlog drained);
+ *  - a lookup miss must be SK_PASS, so bytes stay readable by user space;
+ *  - redirected bytes are uncharged from src, so TCP's window never closes: without a bound a
+ *    slow reader pins kernel memory without limit. The program pauses a direction once the bytes
+ *    redirected and not yet acknowledged by dst's peer (the psock backlog plus dst's send queue)
+ *    would exceed lag_limit; while
+ *    paused it passes skbs to src (charged there, so the window closes) and user space forwards
+ *    them. A pause ends when user space asks for it AND has consumed every passed byte, decided
+ *    here at an skb boundary, so bytes can never overtake each other.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sockmap_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Only the fields we read; CO-RE relocates their offsets against the running kernel's BTF. */
+struct tcp_sock {
+  __u32 write_seq;
+  __u32 snd_una;
+} __attribute__((preserve_access_index));
+
+struct {
+  __uint(type, BPF_MAP_TYPE_SOCKHASH);
+  __uint(max_entries, 65536); /* set from max_connections at load */
+  __type(key, __u64);
+  __type(value, __u64);
+} peers SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u64);
+  __type(value, struct ringlb_dir_control);
+} control SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u64);
+  __type(value, struct ringlb_dir_state);
+} state SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 256); /* set to the worker count at load */
+  __type(key, __u32);
+  __type(value, __u64);
+} pauses SEC(".maps");
+
+/* dst's send sequence: write_seq (everything ever queued on it) and snd_una (what its peer
+ * acknowledged). */
+static __always_inline int peer_seqs(__u64 *cookie, __u32 *write_seq, __u32 *snd_una) {
+  struct bpf_sock *sk = bpf_map_lookup_elem(&peers, cookie);
+  if (!sk) return -1;
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+  int ok = -1;
+  if (tp) {
+    *write_seq = BPF_CORE_READ(tp, write_seq);
+    *snd_una = BPF_CORE_READ(tp, snd_una);
+    ok = 0;
+  }
+  bpf_sk_release(sk);
+  return ok;
+}
+
+SEC("sk_skb/stream_verdict")
+int ringlb_verdict(struct __sk_buff *skb) {
+  const __u32 len = skb->len;
+  if (len == 0) return SK_DROP;
+
+  __u64 cookie = bpf_get_socket_cookie(skb);
+  struct ringlb_dir_control *ctl = bpf_map_lookup_elem(&control, &cookie);
+  struct ringlb_dir_state *st = bpf_map_lookup_elem(&state, &cookie);
+  if (!ctl || !st) return SK_PASS;
+
+  __u32 write_seq = 0, snd_una = 0;
+  const int have_peer = peer_seqs(&cookie, &write_seq, &snd_una) == 0;
+
+  if (st->paused) {
+    if (!have_peer || ctl->resume != st->epoch || ctl->user_read != st->passed) goto pass;
+    /* User space forwarded every passed byte and asked to resume: rebase the accounting on
+     * dst as it is now (everything before this skb is in its send queue). */
+    st->paused = 0;
+    st->base_bytes = st->bytes;
+    st->base_una = snd_una;
+    st->base_queued = write_seq - snd_una;
+  }
+  /* No peer (between the two inserts of a promotion, or while the peer closes): user space
+   * takes these bytes, exactly as in a pause. */
+  if (!have_peer) goto pause;
+
+  /* Bytes not yet acknowledged by dst's peer: what was queued at the rebase plus what was
+   * redirected since, minus what got acknowledged since (u32 deltas wrap correctly). */
+  const __u32 acked = snd_una - st->base_una;
+  const __s64 lag = (__s64)(st->bytes - st->base_bytes) + st->base_queued - acked;
+  if (lag + len > ctl->lag_limit) goto pause;
+
+  if (bpf_sk_redirect_hash(skb, &peers, &cookie, 0) != SK_PASS) goto pause;
+  st->bytes += len;
+  st->packets += 1;
+  return SK_PASS;
+
+pause:
+  st->paused = 1;
+  st->epoch += 1;
+  __u32 w = ctl->worker;
+  __u64 *count = bpf_map_lookup_elem(&pauses, &w);
+  if (count) __sync_fetch_and_add(count, 1);
+pass:
+  st->passed += len;
+  return SK_PASS;
+}
