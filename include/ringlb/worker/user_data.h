@@ -23,6 +23,7 @@ enum class Op : uint8_t {
   recv_b2c,         // copy path: RECV from the backend
   send_c2b,         // copy path: SEND of that buffer to the backend
   send_b2c,         // copy path: SEND to the client
+  mailbox,          // read of the listener mailbox's eventfd (a reload changed listeners)
 };
 
 struct UserData {

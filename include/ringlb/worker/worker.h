@@ -20,6 +20,7 @@
 #include "ringlb/common/ring.h"
 #include "ringlb/lb/snapshot.h"
 #include "ringlb/splice/pipe_pool.h"
+#include "ringlb/worker/listener_mailbox.h"
 #include "ringlb/splice/pump.h"
 #include "ringlb/worker/stats.h"
 #include "ringlb/worker/timer_wheel.h"
@@ -34,12 +35,6 @@ struct Shared {
   std::atomic<uint32_t> active_clients{0};  // against Snapshot::max_connections
   std::atomic<bool> draining{false};        // stop accepting; finish live connections
   std::atomic<bool> close_all{false};       // drain deadline passed: close what is left
-};
-
-// A worker's socket for one configured listener.
-struct ListenerSocket {
-  std::string name;  // the listener's name: resolved against each new snapshot
-  Fd fd;
 };
 
 // retries is at most 32 (config validation), so a connection has at most 33 candidates.
@@ -105,6 +100,8 @@ class Worker {
 
   const WorkerStats& stats() const noexcept { return stats_; }
   uint32_t id() const noexcept { return id_; }
+  // Listener changes of a reload (listener_reload.cpp); the main thread posts to it.
+  ListenerMailbox& mailbox() noexcept { return mailbox_; }
 
  private:
   enum class Dir : uint8_t { c2b, b2c };
@@ -117,6 +114,7 @@ class Worker {
     ListenerSocket socket;
     int snapshot_index = -1;  // -1: not in the current snapshot (removed by a reload)
     bool armed = false;        // a multishot accept is in flight
+    bool closing = false;      // removed by a reload: closed once its accept is gone
     bool paused = false;       // backing off after EMFILE & co.
     bool pause_logged = false;  // an accept_paused line was written for this episode
     uint32_t backoff_ms = 0;
@@ -136,6 +134,12 @@ class Worker {
   void on_accept_resume(uint32_t li) noexcept;
   void stop_accepting() noexcept;
   void refresh_snapshot() noexcept;
+  // Reload (listener_reload.cpp): the mailbox's eventfd read, listeners closed and added.
+  void arm_mailbox() noexcept;
+  void on_mailbox(int res) noexcept;
+  void close_listener(uint32_t li) noexcept;
+  void add_listener(ListenerSocket socket) noexcept;
+  void apply_backlogs() noexcept;
   void handle_client(Fd client, uint32_t li) noexcept;
 
   // Connection lifecycle.
@@ -164,6 +168,8 @@ class Worker {
   Shared& shared_;
   Ring ring_;
   std::vector<ListenerState> listeners_;
+  ListenerMailbox mailbox_;
+  uint64_t mailbox_buf_ = 0;  // the eventfd read's target
   splice::PipePool pipes_;
   uint32_t copy_buffers_;
   BufferRing buffers_;  // after ring_: unregistered before the ring goes
