@@ -84,6 +84,7 @@ std::string to_toml(const ConfigSpec& spec) {
     if (datapath.empty() && env_datapath && *env_datapath) datapath = env_datapath;
     if (!datapath.empty()) t += fmt::format("datapath = {}\n", toml_string(datapath));
     if (!l.proxy_protocol.empty()) t += fmt::format("proxy_protocol = {}\n", toml_string(l.proxy_protocol));
+    if (l.backlog != 0) t += fmt::format("backlog = {}\n", l.backlog);
   }
   for (const auto& p : spec.pools) {
     t += fmt::format("\n[pools.{}]\n", p.name);

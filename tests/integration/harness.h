@@ -67,6 +67,7 @@ struct ListenerSpec {
   std::string pool = "p";
   std::string datapath;  // empty: $RINGLB_IT_DATAPATH if set, else not written
   std::string proxy_protocol;  // empty: not written ("off")
+  int backlog = 0;             // 0: not written (default)
 };
 
 struct ConfigSpec {
