@@ -54,8 +54,11 @@ void Worker::on_mailbox(int res) noexcept {
 
 void Worker::close_listener(uint32_t li) noexcept {
   ListenerState& l = listeners_[li];
+  if (l.closing || !l.socket.fd.valid()) {
+    l.closing = true;
+    return;
+  }
   l.closing = true;
-  if (!l.socket.fd.valid()) return;
   net::stop_listening(l.socket.fd.get());
   if (l.armed) {
     io_uring_sqe* sqe = ring_.get_sqe();

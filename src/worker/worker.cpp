@@ -210,8 +210,9 @@ void Worker::on_accept(uint32_t li, int res, uint32_t flags) noexcept {
     l.backoff_ms = 0;
     if (!accepting_) return;  // draining: a connection accepted before the cancel landed
     handle_client(std::move(client), li);
-  } else if (res == -ECANCELED) {
-    // Cancelled to pause (EMFILE on a backend socket), to drain or to remove the listener.
+  } else if (res == -ECANCELED || (res == -EINVAL && l.closing)) {
+    // Cancelled to pause (EMFILE on a backend socket), to drain or to remove the listener
+    // (EINVAL: the accept ran on the socket close_listener() had just shut down).
   } else if (is_resource_exhaustion(-res)) {
     pause_listener(li, -res);
     return;
@@ -260,18 +261,10 @@ void Worker::on_accept_resume(uint32_t li) noexcept {
   arm_accept(li);
 }
 
+// Draining closes every listener the way a reload closes a removed one (listener_reload.cpp).
 void Worker::stop_accepting() noexcept {
   accepting_ = false;
-  for (uint32_t li = 0; li < listeners_.size(); ++li) {
-    ListenerState& l = listeners_[li];
-    if (l.armed) {
-      io_uring_sqe* sqe = ring_.get_sqe();
-      io_uring_prep_cancel64(sqe, encode(Op::accept, li), 0);
-      io_uring_sqe_set_data64(sqe, encode(Op::listener_cancel, li));
-    } else {
-      l.socket.fd.reset();
-    }
-  }
+  for (uint32_t li = 0; li < listeners_.size(); ++li) close_listener(li);
 }
 
 void Worker::refresh_snapshot() noexcept {
