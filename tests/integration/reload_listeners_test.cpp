@@ -25,18 +25,6 @@ constexpr int kStreams = 200;
 constexpr int kOnB = 50;  // of them through listener b, which reload 3 removes
 constexpr size_t kChunk = 16 * 1024;
 
-// Connects until refused (up to 2 s). True if refused.
-bool refused(uint16_t port) {
-  const Deadline d = deadline_in(seconds(2));
-  while (Clock::now() < d) {
-    int err = 0;
-    Fd fd = connect_to(port, &err);
-    if (!fd.valid() && err == -ECONNREFUSED) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return false;
-}
-
 // One echo round through `port` on a new connection.
 bool serves(uint16_t port, std::string* why) {
   int err = 0;
@@ -169,7 +157,7 @@ TEST(ReloadListeners, LiveStreamsByteExactThroughTenReloads) {
   s3.listeners.erase(s3.listeners.begin() + 1);
   s3.pools[0].backends.push_back(BackendSpec{e3.address()});
   apply(s3, "", true, "reload 3");
-  EXPECT_TRUE(refused(pb.port)) << "removed listener b still accepts";
+  EXPECT_TRUE(connects_refused(pb.port)) << "removed listener b still accepts";
 
   // 4. invalid: workers changed needs a restart.
   ConfigSpec s4 = s3;
@@ -198,7 +186,7 @@ TEST(ReloadListeners, LiveStreamsByteExactThroughTenReloads) {
   apply(s7, "", true, "reload 7");
   EXPECT_TRUE(serves(pb.port, &why)) << "re-added b: " << why;
   EXPECT_TRUE(serves(pc2.port, &why)) << "re-bound c: " << why;
-  EXPECT_TRUE(refused(pc.port)) << "c's old port still accepts";
+  EXPECT_TRUE(connects_refused(pc.port)) << "c's old port still accepts";
 
   // 8. invalid: an unknown key.
   std::string unknown = to_toml(s7);
@@ -210,7 +198,7 @@ TEST(ReloadListeners, LiveStreamsByteExactThroughTenReloads) {
   s9.listeners.pop_back();
   s9.pools[0].backends[0].weight = 200;
   apply(s9, "", true, "reload 9");
-  EXPECT_TRUE(refused(pc2.port)) << "removed listener c still accepts";
+  EXPECT_TRUE(connects_refused(pc2.port)) << "removed listener c still accepts";
 
   // 10. invalid: a listener naming a missing pool.
   ConfigSpec s10 = s9;
