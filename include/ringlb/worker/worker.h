@@ -1,9 +1,10 @@
 // Worker: one thread, one io_uring (SINGLE_ISSUER | DEFER_TASKRUN), one SO_REUSEPORT listener
 // socket per configured listener. It owns every connection it accepts, from accept to close:
 // picks the backend from the current snapshot, connects through the ring (with a linked
-// timeout and retries on the next candidate), and forwards on the splice path. Nothing in here
-// takes a lock; the only shared state is the snapshot store, the global connection count and
-// the drain flags in Shared.
+// timeout and retries on the next candidate), and forwards on the splice path. Nothing on the
+// accept or forwarding path takes a lock; the shared state is the snapshot store, the global
+// connection count, the drain flags in Shared, and the reload mailbox (a mutex taken once per
+// reload, listener_mailbox.h).
 #pragma once
 
 #include <netinet/in.h>
