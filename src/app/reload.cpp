@@ -51,6 +51,7 @@ Status check_datapaths(const config::Config& config) {
 }
 
 bool reload(ReloadTarget& t) {
+  const uint64_t started_ms = monotonic_ms();
   auto next = config::load_file(t.config.path);
   if (!next) return fail(t, next.error().to_string());
   if (const auto why = restart_reasons(t.config, *next); !why.empty()) {
@@ -94,7 +95,8 @@ bool reload(ReloadTarget& t) {
   t.config = std::move(*next);
   t.control.reloads_ok.fetch_add(1);
   log::info("reloaded", {{"config", t.config.path}, {"generation", published->generation},
-                         {"listeners_added", joined(added)}, {"listeners_removed", joined(plan.removed)}});
+                         {"listeners_added", joined(added)}, {"listeners_removed", joined(plan.removed)},
+                         {"took_ms", monotonic_ms() - started_ms}});
   return true;
 }
 
