@@ -27,7 +27,7 @@ void Worker::arm_mailbox() noexcept {
 void Worker::on_mailbox(int res) noexcept {
   if (res < 0 && res != -EINTR && res != -EAGAIN) {
     // Cannot happen with a valid eventfd; re-arming would spin. Reloads then reach this
-    // worker's listeners no more, which the main thread reports (reload_not_applied).
+    // worker's listeners no more, which the main thread reports (reload_slow).
     log::error("mailbox_error", {{"worker", id_}, {"error", log::errno_name(-res)}});
     return;
   }
