@@ -1,4 +1,4 @@
-// What a reload cannot apply (see reload_rules.h).
+// What a reload cannot apply, and which listener sockets it opens and closes (see reload_rules.h).
 #include "ringlb/app/reload_rules.h"
 
 #include <fmt/format.h>
@@ -7,35 +7,6 @@ namespace ringlb::app {
 
 std::vector<std::string> restart_reasons(const config::Config& running, const config::Config& next) {
   std::vector<std::string> out;
-  // Both listener lists are sorted by name (config::load): merge them.
-  size_t i = 0;
-  size_t j = 0;
-  while (i < running.listeners.size() || j < next.listeners.size()) {
-    const config::Listener* a = i < running.listeners.size() ? &running.listeners[i] : nullptr;
-    const config::Listener* b = j < next.listeners.size() ? &next.listeners[j] : nullptr;
-    if (b == nullptr || (a != nullptr && a->name < b->name)) {
-      out.push_back(fmt::format("listener {}: removed", a->name));
-      ++i;
-      continue;
-    }
-    if (a == nullptr || b->name < a->name) {
-      out.push_back(fmt::format("listener {}: added", b->name));
-      ++j;
-      continue;
-    }
-    if (a->bind != b->bind) {
-      out.push_back(fmt::format("listener {}: bind {} -> {}", a->name, a->bind.to_string(), b->bind.to_string()));
-    }
-    if (a->backlog != b->backlog) {
-      out.push_back(fmt::format("listener {}: backlog {} -> {}", a->name, a->backlog, b->backlog));
-    }
-    if (a->datapath != b->datapath) {
-      out.push_back(fmt::format("listener {}: datapath {} -> {}", a->name, config::to_string(a->datapath),
-                                config::to_string(b->datapath)));
-    }
-    ++i;
-    ++j;
-  }
   if (running.global.workers != next.global.workers) {
     out.push_back(fmt::format("global.workers: {} -> {}", running.global.workers, next.global.workers));
   }
@@ -46,6 +17,32 @@ std::vector<std::string> restart_reasons(const config::Config& running, const co
     out.push_back(fmt::format("global.user: \"{}\" -> \"{}\"", running.global.user, next.global.user));
   }
   return out;
+}
+
+ListenerPlan plan_listeners(const config::Config& running, const config::Config& next) {
+  ListenerPlan plan;
+  // Both listener lists are sorted by name (config::load): merge them.
+  size_t i = 0;
+  size_t j = 0;
+  while (i < running.listeners.size() || j < next.listeners.size()) {
+    const config::Listener* a = i < running.listeners.size() ? &running.listeners[i] : nullptr;
+    const config::Listener* b = j < next.listeners.size() ? &next.listeners[j] : nullptr;
+    if (b == nullptr || (a != nullptr && a->name < b->name)) {
+      plan.removed.push_back(a->name);
+      ++i;
+    } else if (a == nullptr || b->name < a->name) {
+      plan.added.push_back(*b);
+      ++j;
+    } else {
+      if (a->bind != b->bind) {
+        plan.removed.push_back(a->name);
+        plan.added.push_back(*b);
+      }
+      ++i;
+      ++j;
+    }
+  }
+  return plan;
 }
 
 }  // namespace ringlb::app

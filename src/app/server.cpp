@@ -3,11 +3,8 @@
 
 #include <errno.h>
 #include <fmt/format.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,81 +14,41 @@
 #include <vector>
 
 #include "ringlb/app/control_stats.h"
-#include "ringlb/app/reload_rules.h"
+#include "ringlb/app/datapath.h"
+#include "ringlb/app/listener_sockets.h"
+#include "ringlb/app/notify.h"
+#include "ringlb/app/privileges.h"
+#include "ringlb/app/reload.h"
 #include "ringlb/common/clock.h"
 #include "ringlb/common/log.h"
-#include "ringlb/config/load.h"
 #include "ringlb/health/prober.h"
 #include "ringlb/lb/snapshot_builder.h"
 #include "ringlb/net/socket.h"
-#include "ringlb/sockmap/sockmap.h"
 #include "ringlb/worker/worker.h"
 
 namespace ringlb::app {
 namespace {
 
+// One line saying what the process kept; and, without CAP_SYS_RESOURCE, one warning about
+// the per-user pipe limit that then applies to the workers' pipes.
+void log_dropped(const std::string& user, const DroppedPrivileges& d) {
+  std::string kept;
+  for (const std::string& c : d.kept) kept += (kept.empty() ? "" : ",") + c;
+  log::info("privileges_dropped", {{"user", user}, {"uid", d.uid}, {"gid", d.gid},
+                                   {"capabilities", kept.empty() ? "none" : kept}, {"no_new_privs", true}});
+  for (const std::string& c : d.missing) {
+    if (c == "cap_sys_resource") {
+      log::warn("pipe_limit", {{"user", user}, {"detail", "no cap_sys_resource: after 1024 pipes this user's pipes "
+                                                          "stay at 8 KiB; raise fs.pipe-user-pages-soft or start "
+                                                          "with CAP_SYS_RESOURCE"}});
+    } else {
+      log::warn("capability_missing", {{"user", user}, {"capability", c}});
+    }
+  }
+}
+
 // How long the main thread sleeps between looks at signals and at the workers.
 constexpr int kSignalPollMs = 100;
-
-// The sockmap path is loaded once, before the privilege drop, when any listener may use it.
-// "auto" falls back to splice with one log line (ringlb_sockmap_available says which);
-// "sockmap" makes a load failure a startup error.
-Result<std::unique_ptr<sockmap::Sockmap>> load_sockmap(const config::Config& config, uint32_t workers) {
-  const auto wants = [&](config::Datapath d) {
-    return std::any_of(config.listeners.begin(), config.listeners.end(),
-                       [d](const config::Listener& l) { return l.datapath == d; });
-  };
-  if (!wants(config::Datapath::automatic) && !wants(config::Datapath::sockmap)) {
-    log::info("datapath", {{"selected", "splice"}, {"reason", "every listener has datapath = \"splice\""}});
-    return std::unique_ptr<sockmap::Sockmap>();
-  }
-  std::string why;
-  if (config.global.copy_buffers == 0) {
-    why = "global.copy_buffers = 0 (a paused sockmap direction is forwarded through copy buffers)";
-  } else {
-    auto loaded = sockmap::Sockmap::load(config.global.max_connections, workers);
-    if (loaded) {
-      log::info("datapath", {{"selected", "sockmap"}, {"promote", "per listener: sockmap_promote_after"}});
-      return std::move(*loaded);
-    }
-    why = loaded.error().message;
-  }
-  if (wants(config::Datapath::sockmap)) {
-    return Error{fmt::format("datapath \"sockmap\" is not available: {}", why)};
-  }
-  log::warn("datapath", {{"selected", "splice"}, {"reason", why}});
-  return std::unique_ptr<sockmap::Sockmap>();
-}
-
-// A reload cannot load the BPF program (privileges may be gone): a listener that insists on
-// sockmap needs it loaded already.
-Status check_datapaths(const config::Config& config, const sockmap::Sockmap* loaded) {
-  if (loaded != nullptr) return Ok{};
-  for (const config::Listener& l : config.listeners) {
-    if (l.datapath == config::Datapath::sockmap) {
-      return Error{fmt::format("listener {}: datapath \"sockmap\" is not loaded in this process (it failed or "
-                               "was not needed at startup); restart to load it",
-                               l.name)};
-    }
-  }
-  return Ok{};
-}
-
-// setgroups, setgid, setuid, then no_new_privs: after this the process cannot regain root.
-Status drop_privileges(const std::string& user) {
-  if (user.empty()) return Ok{};
-  std::vector<char> buf(16384);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return Error{fmt::format("user '{}' not found", user)};
-  }
-  if (setgroups(0, nullptr) != 0) return Error{fmt::format("setgroups: {}", strerror(errno))};
-  if (setgid(pw.pw_gid) != 0) return Error{fmt::format("setgid {}: {}", pw.pw_gid, strerror(errno))};
-  if (setuid(pw.pw_uid) != 0) return Error{fmt::format("setuid {}: {}", pw.pw_uid, strerror(errno))};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error{fmt::format("no_new_privs: {}", strerror(errno))};
-  return Ok{};
-}
 
 }  // namespace
 
@@ -116,30 +73,32 @@ int run_server(config::Config config) {
                                : static_cast<uint32_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
 
   // Bind everything before anything else can fail half-way: one socket per worker per listener.
-  std::vector<std::vector<worker::ListenerSocket>> sockets(workers);
-  for (uint32_t w = 0; w < workers; ++w) {
-    for (const config::Listener& l : config.listeners) {
-      auto fd = net::open_listener(l.bind, l.backlog);
-      if (!fd) {
-        log::error("startup_failed", {{"listener", l.name}, {"error", fd.error().message}});
-        return 1;
-      }
-      sockets[w].push_back(worker::ListenerSocket{l.name, std::move(*fd)});
-    }
+  auto bound = bind_listeners(config.listeners, workers);
+  if (!bound) {
+    log::error("startup_failed", {{"error", bound.error().message}});
+    return 1;
   }
+  std::vector<std::vector<worker::ListenerSocket>> sockets = std::move(*bound);
   for (const config::Listener& l : config.listeners) {
     log::info("listening", {{"listener", l.name}, {"bind", l.bind.to_string()}, {"pool", l.pool},
                             {"workers", workers}});
   }
-  auto loaded_sockmap = load_sockmap(config, workers);
-  if (!loaded_sockmap) {
-    log::error("startup_failed", {{"error", loaded_sockmap.error().message}});
+  // Everything that needs root is created above this line and before any thread starts: from
+  // here on the process runs as global.user with only the capabilities drop_privileges() keeps.
+  // The sockmap path needs none of them once loaded: holding the map fds is enough to insert.
+  auto loaded_datapath = load_datapath(config, workers);
+  if (!loaded_datapath) {
+    log::error("startup_failed", {{"error", loaded_datapath.error().message}});
     return 1;
   }
-  const std::unique_ptr<sockmap::Sockmap> sockmap = std::move(*loaded_sockmap);
-  if (auto st = drop_privileges(config.global.user); !st) {
-    log::error("startup_failed", {{"error", st.error().message}});
-    return 1;
+  const std::unique_ptr<sockmap::Sockmap> sockmap = std::move(*loaded_datapath);
+  if (!config.global.user.empty()) {
+    auto dropped = drop_privileges(config.global.user);
+    if (!dropped) {
+      log::error("startup_failed", {{"error", dropped.error().message}});
+      return 1;
+    }
+    log_dropped(config.global.user, *dropped);
   }
 
   health::Prober prober(store);
@@ -181,8 +140,11 @@ int run_server(config::Config config) {
   std::atomic<bool> stop_prober{false};
   std::thread prober_thread([&] { prober.run(stop_prober); });
   log::info("ready", {{"workers", workers}, {"listeners", config.listeners.size()}, {"nofile", nofile}});
+  notify_ready(fmt::format("serving {} listeners with {} workers", config.listeners.size(), workers));
 
   ControlStats control;
+  ReloadTarget reload_target{config, store, {}, control, sockmap.get()};
+  for (auto& wk : pool) reload_target.mailboxes.push_back(&wk->mailbox());
   bool draining = false;
   uint64_t drain_deadline = 0;
   const timespec poll_interval{0, kSignalPollMs * 1000000L};
@@ -199,28 +161,12 @@ int run_server(config::Config config) {
                              {"connections", shared.active_clients.load()},
                              {"timeout", format_duration(config.global.drain_timeout)}});
       shared.draining = true;
+      notify_stopping(fmt::format("draining {} connections", shared.active_clients.load()));
     } else if (sig == SIGHUP && !draining) {
-      auto next = config::load_file(config.path);
-      if (!next) {
-        control.reloads_failed.fetch_add(1);
-        log::error("reload_failed", {{"error", next.error().to_string()}});
-      } else if (const auto why = restart_reasons(config, *next); !why.empty()) {
-        std::string changes;
-        for (const std::string& w : why) changes += (changes.empty() ? "" : "; ") + w;
-        control.reloads_failed.fetch_add(1);
-        log::error("reload_failed", {{"error", "listeners, workers or user changed: this version needs a restart "
-                                               "for those; the old config keeps serving"},
-                                     {"changes", changes}});
-      } else if (auto st = check_datapaths(*next, sockmap.get()); !st) {
-        control.reloads_failed.fetch_add(1);
-        log::error("reload_failed", {{"error", st.error().message}});
-      } else {
-        auto snap = lb::build_snapshot(*next, store.load().get());
-        const auto published = store.replace(std::move(snap));
-        config = std::move(*next);
-        control.reloads_ok.fetch_add(1);
-        log::info("reloaded", {{"config", config.path}, {"generation", published->generation}});
-      }
+      notify_reloading("reloading " + config.path);
+      const bool applied = reload(reload_target);
+      notify_ready(applied ? fmt::format("serving {} listeners with {} workers (reloaded)", config.listeners.size(), workers)
+                           : std::string("reload failed, the previous config keeps serving"));
     }
     if (draining) {
       if (running.load() == 0) break;

@@ -33,6 +33,12 @@ Result<Fd> open_listener(const Address& bind, uint32_t backlog) {
   return fd;
 }
 
+int stop_listening(int fd) noexcept { return ::shutdown(fd, SHUT_RDWR) == 0 ? 0 : -errno; }
+
+int relisten(int fd, uint32_t backlog) noexcept {
+  return ::listen(fd, static_cast<int>(backlog)) == 0 ? 0 : -errno;
+}
+
 int open_stream_socket(sa_family_t family) noexcept {
   const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;

@@ -59,6 +59,7 @@ int Worker::init() noexcept {
                             IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
                             kCqEntries);
   if (rc != 0) return rc;
+  if (!mailbox_.init()) return -errno;
   ring_.register_fd_for_this_thread();  // init() and run() are on the same thread
   const int brc = copy_buffers_ == 0 ? 0 : buffers_.init(ring_.get(), kCopyBufferGroup, copy_buffers_, kCopyBufferSize);
   if (brc != 0) {
@@ -76,6 +77,7 @@ void Worker::run() noexcept {
   refresh_snapshot();
   for (uint32_t li = 0; li < listeners_.size(); ++li) arm_accept(li);
   arm_tick();
+  arm_mailbox();
 
   io_uring* ring = ring_.get();
   for (;;) {
@@ -110,6 +112,7 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
     case Op::accept_resume: on_accept_resume(ud.slot); return;
     case Op::listener_cancel: return;
     case Op::tick: on_tick(); return;
+    case Op::mailbox: on_mailbox(cqe.res); return;
     default: break;
   }
   // Connection operations.
@@ -219,8 +222,9 @@ void Worker::on_accept(uint32_t li, int res, uint32_t flags) noexcept {
     l.backoff_ms = 0;
     if (!accepting_) return;  // draining: a connection accepted before the cancel landed
     handle_client(std::move(client), li);
-  } else if (res == -ECANCELED) {
-    // Cancelled to pause (EMFILE on a backend socket) or to drain.
+  } else if (res == -ECANCELED || (res == -EINVAL && l.closing)) {
+    // Cancelled to pause (EMFILE on a backend socket), to drain or to remove the listener
+    // (EINVAL: the accept ran on the socket close_listener() had just shut down).
   } else if (is_resource_exhaustion(-res)) {
     pause_listener(li, -res);
     return;
@@ -228,8 +232,8 @@ void Worker::on_accept(uint32_t li, int res, uint32_t flags) noexcept {
     // EPERM (a firewall), EPROTO and friends concern one connection, not the listener.
     log::warn("accept_error", {{"worker", id_}, {"listener", l.socket.name}, {"error", log::errno_name(-res)}});
   }
-  if (!accepting_ && !l.armed && l.socket.fd.valid()) {
-    l.socket.fd.reset();  // drain: the cancelled accept is gone, close the listener
+  if ((!accepting_ || l.closing) && !l.armed && l.socket.fd.valid()) {
+    l.socket.fd.reset();  // drain or reload: the cancelled accept is gone, close the listener
     return;
   }
   arm_accept(li);
@@ -269,18 +273,10 @@ void Worker::on_accept_resume(uint32_t li) noexcept {
   arm_accept(li);
 }
 
+// Draining closes every listener the way a reload closes a removed one (listener_reload.cpp).
 void Worker::stop_accepting() noexcept {
   accepting_ = false;
-  for (uint32_t li = 0; li < listeners_.size(); ++li) {
-    ListenerState& l = listeners_[li];
-    if (l.armed) {
-      io_uring_sqe* sqe = ring_.get_sqe();
-      io_uring_prep_cancel64(sqe, encode(Op::accept, li), 0);
-      io_uring_sqe_set_data64(sqe, encode(Op::listener_cancel, li));
-    } else {
-      l.socket.fd.reset();
-    }
-  }
+  for (uint32_t li = 0; li < listeners_.size(); ++li) close_listener(li);
 }
 
 void Worker::refresh_snapshot() noexcept {
@@ -289,6 +285,7 @@ void Worker::refresh_snapshot() noexcept {
   snapshot_ = shared_.store.load();
   snapshot_generation_ = snapshot_->generation;
   for (ListenerState& l : listeners_) l.snapshot_index = snapshot_->find_listener(l.socket.name);
+  apply_backlogs();
 }
 
 void Worker::handle_client(Fd client, uint32_t li) noexcept {

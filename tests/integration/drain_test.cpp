@@ -18,18 +18,6 @@
 namespace ringlb::it {
 namespace {
 
-// Connects until refused (up to 2 s: the listener closes when draining starts). True if refused.
-bool connects_refused(uint16_t port) {
-  const Deadline d = deadline_in(seconds(2));
-  while (Clock::now() < d) {
-    int err = 0;
-    Fd fd = connect_to(port, &err);
-    if (!fd.valid() && err == -ECONNREFUSED) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
 class DrainTest : public ::testing::Test {
  protected:
   std::unique_ptr<RinglbProcess> start(const std::string& drain_timeout, int workers) {

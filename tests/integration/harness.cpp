@@ -89,6 +89,7 @@ std::string to_toml(const ConfigSpec& spec) {
     if (promote.empty() && env_promote && *env_promote) promote = env_promote;
     if (!promote.empty()) t += fmt::format("sockmap_promote_after = {}\n", toml_string(promote));
     if (!l.proxy_protocol.empty()) t += fmt::format("proxy_protocol = {}\n", toml_string(l.proxy_protocol));
+    if (l.backlog != 0) t += fmt::format("backlog = {}\n", l.backlog);
   }
   for (const auto& p : spec.pools) {
     t += fmt::format("\n[pools.{}]\n", p.name);

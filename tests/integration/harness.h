@@ -68,6 +68,7 @@ struct ListenerSpec {
   std::string datapath;  // empty: $RINGLB_IT_DATAPATH if set, else not written
   std::string sockmap_promote_after;  // empty: $RINGLB_IT_PROMOTE_AFTER if set, else not written
   std::string proxy_protocol;  // empty: not written ("off")
+  int backlog = 0;             // 0: not written (default)
 };
 
 struct ConfigSpec {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -292,6 +293,17 @@ Outcome echo_round(int fd, std::string_view msg, Deadline d) {
   const Outcome r = recv_exact(fd, &back, msg.size(), d);
   if (r != Outcome::kOk) return r;
   return back == msg ? Outcome::kOk : Outcome::kError;
+}
+
+bool connects_refused(uint16_t port) {
+  const Deadline d = deadline_in(seconds(2));
+  while (Clock::now() < d) {
+    int err = 0;
+    Fd fd = connect_to(port, &err);
+    if (!fd.valid() && err == -ECONNREFUSED) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return false;
 }
 
 }  // namespace ringlb::it

@@ -71,5 +71,8 @@ Outcome read_line(int fd, std::string* line, Deadline d);
 Outcome wait_closed(int fd, Deadline d, size_t* bytes = nullptr);
 // Sends `msg`, reads back exactly as many bytes and compares: kOk, or what went wrong.
 Outcome echo_round(int fd, std::string_view msg, Deadline d);
+// Connects to 127.0.0.1:port until refused, up to 2 s (a listener closing on drain or reload
+// takes a ring batch). True once refused.
+bool connects_refused(uint16_t port);
 
 }  // namespace ringlb::it

@@ -16,6 +16,14 @@ namespace ringlb::net {
 // listener: the kernel spreads SYNs across them by 4-tuple hash.
 Result<Fd> open_listener(const Address& bind, uint32_t backlog);
 
+// Stops a listening socket from accepting, now: shutdown(SHUT_RDWR) on a listener disconnects
+// it (inet_shutdown -> tcp_disconnect), resetting what waits in its accept queue, while the
+// fd stays open for in-flight ring operations. Returns 0 or -errno.
+int stop_listening(int fd) noexcept;
+// listen(2) again with a new backlog; on a listening socket that only updates the backlog.
+// Returns 0 or -errno.
+int relisten(int fd, uint32_t backlog) noexcept;
+
 // A non-blocking, close-on-exec TCP socket for connecting to a backend, with TCP_NODELAY:
 // a passthrough proxy must not add Nagle delay on its own hop. Returns the fd or -errno.
 int open_stream_socket(sa_family_t family) noexcept;

@@ -1,9 +1,10 @@
 // Worker: one thread, one io_uring (SINGLE_ISSUER | DEFER_TASKRUN), one SO_REUSEPORT listener
 // socket per configured listener. It owns every connection it accepts, from accept to close:
 // picks the backend from the current snapshot, connects through the ring (with a linked
-// timeout and retries on the next candidate), and forwards on the splice path. Nothing in here
-// takes a lock; the only shared state is the snapshot store, the global connection count and
-// the drain flags in Shared.
+// timeout and retries on the next candidate), and forwards on the splice path. Nothing on the
+// accept or forwarding path takes a lock; the shared state is the snapshot store, the global
+// connection count, the drain flags in Shared, and the reload mailbox (a mutex taken once per
+// reload, listener_mailbox.h).
 #pragma once
 
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include "ringlb/lb/snapshot.h"
 #include "ringlb/sockmap/sockmap.h"
 #include "ringlb/splice/pipe_pool.h"
+#include "ringlb/worker/listener_mailbox.h"
 #include "ringlb/splice/pump.h"
 #include "ringlb/worker/stats.h"
 #include "ringlb/worker/timer_wheel.h"
@@ -35,12 +37,6 @@ struct Shared {
   std::atomic<uint32_t> active_clients{0};  // against Snapshot::max_connections
   std::atomic<bool> draining{false};        // stop accepting; finish live connections
   std::atomic<bool> close_all{false};       // drain deadline passed: close what is left
-};
-
-// A worker's socket for one configured listener.
-struct ListenerSocket {
-  std::string name;  // the listener's name: resolved against each new snapshot
-  Fd fd;
 };
 
 // retries is at most 32 (config validation), so a connection has at most 33 candidates.
@@ -133,6 +129,8 @@ class Worker {
 
   const WorkerStats& stats() const noexcept { return stats_; }
   uint32_t id() const noexcept { return id_; }
+  // Listener changes of a reload (listener_reload.cpp); the main thread posts to it.
+  ListenerMailbox& mailbox() noexcept { return mailbox_; }
 
  private:
   enum class Dir : uint8_t { c2b, b2c };
@@ -145,6 +143,7 @@ class Worker {
     ListenerSocket socket;
     int snapshot_index = -1;  // -1: not in the current snapshot (removed by a reload)
     bool armed = false;        // a multishot accept is in flight
+    bool closing = false;      // removed by a reload: closed once its accept is gone
     bool paused = false;       // backing off after EMFILE & co.
     bool pause_logged = false;  // an accept_paused line was written for this episode
     uint32_t backoff_ms = 0;
@@ -164,6 +163,12 @@ class Worker {
   void on_accept_resume(uint32_t li) noexcept;
   void stop_accepting() noexcept;
   void refresh_snapshot() noexcept;
+  // Reload (listener_reload.cpp): the mailbox's eventfd read, listeners closed and added.
+  void arm_mailbox() noexcept;
+  void on_mailbox(int res) noexcept;
+  void close_listener(uint32_t li) noexcept;
+  void add_listener(ListenerSocket socket) noexcept;
+  void apply_backlogs() noexcept;
   void handle_client(Fd client, uint32_t li) noexcept;
 
   // Connection lifecycle.
@@ -213,6 +218,8 @@ class Worker {
   Shared& shared_;
   Ring ring_;
   std::vector<ListenerState> listeners_;
+  ListenerMailbox mailbox_;
+  uint64_t mailbox_buf_ = 0;  // the eventfd read's target
   splice::PipePool pipes_;
   uint32_t copy_buffers_;
   sockmap::Sockmap* sockmap_;
