@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringlb/admin/server.h"
 #include "ringlb/app/control_stats.h"
 #include "ringlb/app/reload_rules.h"
 #include "ringlb/common/clock.h"
@@ -68,10 +69,6 @@ int run_server(config::Config config) {
     return 1;
   }
   log::info("datapath", {{"selected", "splice"}, {"reason", "sockmap path not built"}});
-  if (!config.global.admin.empty()) {
-    log::warn("admin_unavailable", {{"admin", config.global.admin},
-                                    {"reason", "the admin API is not implemented in this version"}});
-  }
   const rlim_t nofile = net::raise_nofile_limit();
 
   // Signals are handled by the main thread with sigtimedwait; every thread inherits the mask.
@@ -97,6 +94,17 @@ int run_server(config::Config config) {
       }
       sockets[w].push_back(worker::ListenerSocket{l.name, std::move(*fd)});
     }
+  }
+  // The admin API binds with the listeners (before privileges drop); a failure is a startup error.
+  admin::AdminServer admin_api;
+  if (!config.global.admin.empty()) {
+    auto address = parse_address(config.global.admin);  // validated by config::load
+    Status st = address ? admin_api.bind(*address) : Status{address.error()};
+    if (!st) {
+      log::error("startup_failed", {{"error", st.error().message}});
+      return 1;
+    }
+    log::info("admin_listening", {{"admin", config.global.admin}});
   }
   for (const config::Listener& l : config.listeners) {
     log::info("listening", {{"listener", l.name}, {"bind", l.bind.to_string()}, {"pool", l.pool},
@@ -143,11 +151,21 @@ int run_server(config::Config config) {
       return 1;
     }
   }
+  ControlStats control;
+  {
+    admin::Sources sources;
+    sources.store = &store;
+    for (const auto& wk : pool) sources.workers.push_back(&wk->stats());
+    sources.reloads = [&control] {
+      return admin::ReloadTotals{control.reloads_ok.load(std::memory_order_relaxed),
+                                 control.reloads_failed.load(std::memory_order_relaxed)};
+    };
+    admin_api.serve(std::move(sources));  // does nothing when admin = ""
+  }
   std::atomic<bool> stop_prober{false};
   std::thread prober_thread([&] { prober.run(stop_prober); });
   log::info("ready", {{"workers", workers}, {"listeners", config.listeners.size()}, {"nofile", nofile}});
 
-  ControlStats control;
   bool draining = false;
   uint64_t drain_deadline = 0;
   const timespec poll_interval{0, kSignalPollMs * 1000000L};
@@ -180,8 +198,8 @@ int run_server(config::Config config) {
         control.reloads_failed.fetch_add(1);
         log::error("reload_failed", {{"error", st.error().message}});
       } else {
-        auto snap = lb::build_snapshot(*next, store.load().get());
-        const auto published = store.replace(std::move(snap));
+        const auto published =
+            store.rebuild([&](const lb::Snapshot& current) { return lb::build_snapshot(*next, &current); });
         config = std::move(*next);
         control.reloads_ok.fetch_add(1);
         log::info("reloaded", {{"config", config.path}, {"generation", published->generation}});
@@ -201,6 +219,7 @@ int run_server(config::Config config) {
     }
   }
   for (auto& t : threads) t.join();
+  admin_api.stop();  // before the workers whose counters it reads are destroyed
   stop_prober = true;
   prober_thread.join();
   log::info("stopped", {{"reason", "drained"}});
