@@ -30,10 +30,12 @@ void bool_field(std::string& out, std::string_view k, bool v) {
   out += v ? "true," : "false,";
 }
 
-// Replaces the trailing ',' of the last field with `close`.
-void close_with(std::string& out, char close) {
+// Ends an object or array: replaces the trailing ',' of its last member with `close`, then
+// adds the ',' that separates it from what follows (the outermost object takes it back).
+void end(std::string& out, char close) {
   if (!out.empty() && out.back() == ',') out.pop_back();
   out += close;
+  out += ',';
 }
 
 void render_backend(std::string& out, const lb::BackendView& b) {
@@ -48,8 +50,19 @@ void render_backend(std::string& out, const lb::BackendView& b) {
   number_field(out, "connections_active", b.counters->active.load(std::memory_order_relaxed));
   number_field(out, "connections_total", b.counters->connections_total.load(std::memory_order_relaxed));
   number_field(out, "connect_failures", b.counters->connect_failures.load(std::memory_order_relaxed));
-  close_with(out, '}');
-  out += ',';
+  end(out, '}');
+}
+
+void render_pool(std::string& out, const lb::PoolView& pool) {
+  out += '{';
+  string_field(out, "name", pool.name);
+  number_field(out, "primary_available", pool.primary_available);
+  number_field(out, "backup_available", pool.backup_available);
+  key(out, "backends");
+  out += '[';
+  for (const lb::BackendView& b : pool.backends) render_backend(out, b);
+  end(out, ']');
+  end(out, '}');
 }
 
 }  // namespace
@@ -62,8 +75,7 @@ std::string render_status(const lb::Snapshot& snap, const WorkerTotals& workers)
   number_field(out, "active", workers.active);
   number_field(out, "accepted", workers.accepted);
   number_field(out, "closed", workers.closed);
-  close_with(out, '}');
-  out += ",";
+  end(out, '}');
   key(out, "listeners");
   out += '[';
   for (const lb::ListenerView& l : snap.listeners) {
@@ -71,28 +83,15 @@ std::string render_status(const lb::Snapshot& snap, const WorkerTotals& workers)
     string_field(out, "name", l.name);
     string_field(out, "bind", l.bind.to_string());
     string_field(out, "pool", snap.pools[l.pool].name);
-    close_with(out, '}');
-    out += ',';
+    end(out, '}');
   }
-  close_with(out, ']');
-  out += ',';
+  end(out, ']');
   key(out, "pools");
   out += '[';
-  for (const lb::PoolView& pool : snap.pools) {
-    out += '{';
-    string_field(out, "name", pool.name);
-    number_field(out, "primary_available", pool.primary_available);
-    number_field(out, "backup_available", pool.backup_available);
-    key(out, "backends");
-    out += '[';
-    for (const lb::BackendView& b : pool.backends) render_backend(out, b);
-    close_with(out, ']');
-    close_with(out, '}');
-    out += ',';
-  }
-  close_with(out, ']');
-  close_with(out, '}');
-  out += '\n';
+  for (const lb::PoolView& pool : snap.pools) render_pool(out, pool);
+  end(out, ']');
+  end(out, '}');
+  out.back() = '\n';  // the outermost object: no separator, a line end
   return out;
 }
 
