@@ -21,6 +21,7 @@
 #include "ringlb/lb/snapshot.h"
 #include "ringlb/splice/pipe_pool.h"
 #include "ringlb/splice/pump.h"
+#include "ringlb/worker/access_log.h"
 #include "ringlb/worker/stats.h"
 #include "ringlb/worker/timer_wheel.h"
 #include "ringlb/worker/user_data.h"
@@ -34,6 +35,8 @@ struct Shared {
   std::atomic<uint32_t> active_clients{0};  // against Snapshot::max_connections
   std::atomic<bool> draining{false};        // stop accepting; finish live connections
   std::atomic<bool> close_all{false};       // drain deadline passed: close what is left
+  int access_log_fd = -1;                   // set before workers start; -1: no access log
+  bool access_log_json = false;
 };
 
 // A worker's socket for one configured listener.
@@ -78,6 +81,13 @@ struct Connection {
   uint64_t last_active_ms = 0;
   uint64_t idle_ms = 0;
   Address client_address;
+  // For the access log (counted whether or not it is on: two adds per forwarded chunk).
+  uint64_t started_ms = 0;
+  uint64_t bytes_c2b = 0;
+  uint64_t bytes_b2c = 0;
+  EndCause end_cause = EndCause::fin;  // set by whoever closes it for another reason
+  DatapathKind datapath = DatapathKind::splice;
+  bool routed = false;  // a backend connection was established
   std::shared_ptr<const lb::Snapshot> snapshot;  // the snapshot it was routed with
   // Arguments of the in-flight connect: io_uring reads them at submission.
   sockaddr_storage backend_sockaddr;
@@ -155,6 +165,11 @@ class Worker {
   void on_send(uint32_t slot, Dir dir, int res) noexcept;
   void release_copy_buffer(Connection& c, Dir dir) noexcept;
   void begin_close(uint32_t slot, bool reset) noexcept;
+  // A reset ends the connection: `at_source` says whether dir's source (else its destination)
+  // is the side that failed.
+  void close_reset(uint32_t slot, Dir dir, bool at_source) noexcept;
+  void log_access(const Connection& c) noexcept;
+  void log_rejected(int client_fd, uint32_t li, EndCause cause) noexcept;
   void maybe_queue_free(uint32_t slot) noexcept;
   void free_connection(uint32_t slot) noexcept;
 
@@ -178,6 +193,7 @@ class Worker {
   uint32_t live_ = 0;  // connections not free
   bool accepting_ = true;
   __kernel_timespec tick_ts_{};
+  AccessLog access_log_;
   WorkerStats stats_;
 };
 
