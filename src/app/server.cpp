@@ -2,6 +2,7 @@
 #include "ringlb/app/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
@@ -60,6 +61,23 @@ Status drop_privileges(const std::string& user) {
   return Ok{};
 }
 
+// The access log file: append-only, created 0640 if missing. Opened before privileges drop, so
+// a root-started ringlb can write under /var/log.
+Result<Fd> open_access_log(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Error{fmt::format("access_log {}: {}", path, strerror(errno))};
+  return Fd(fd);
+}
+
+// SIGHUP (logrotate moved the file away): a new file onto the same descriptor number, so the
+// workers, which write to that number, never see it closed. A failure keeps the old file.
+void reopen_access_log(const std::string& path, const Fd& current) {
+  auto next = open_access_log(path);
+  if (!next || ::dup3(next->get(), current.get(), O_CLOEXEC) < 0) {
+    log::warn("access_log_reopen_failed", {{"error", next ? std::string(strerror(errno)) : next.error().message}});
+  }
+}
+
 }  // namespace
 
 int run_server(config::Config config) {
@@ -106,6 +124,15 @@ int run_server(config::Config config) {
     }
     log::info("admin_listening", {{"admin", config.global.admin}});
   }
+  Fd access_log_file;  // outlives the workers that write to it
+  if (!config.global.access_log.empty() && config.global.access_log != "-") {
+    auto f = open_access_log(config.global.access_log);
+    if (!f) {
+      log::error("startup_failed", {{"error", f.error().message}});
+      return 1;
+    }
+    access_log_file = std::move(*f);
+  }
   for (const config::Listener& l : config.listeners) {
     log::info("listening", {{"listener", l.name}, {"bind", l.bind.to_string()}, {"pool", l.pool},
                             {"workers", workers}});
@@ -123,6 +150,8 @@ int run_server(config::Config config) {
   prober.first_round();
 
   worker::Shared shared(store);
+  shared.access_log_fd = config.global.access_log == "-" ? STDERR_FILENO : access_log_file.get();
+  shared.access_log_json = config.global.access_log_format == config::LogFormat::json;
   // Idle pipes per worker: enough to absorb bursts without re-creating pipes, small enough that
   // idle pipes never crowd out client sockets (2 fds each): 1/64 of the fd budget, 4..256.
   const size_t max_idle_pipes = std::clamp<size_t>(nofile / (64 * workers), 4, 256);
@@ -183,6 +212,7 @@ int run_server(config::Config config) {
                              {"timeout", format_duration(config.global.drain_timeout)}});
       shared.draining = true;
     } else if (sig == SIGHUP && !draining) {
+      if (access_log_file.valid()) reopen_access_log(config.global.access_log, access_log_file);
       auto next = config::load_file(config.path);
       if (!next) {
         control.reloads_failed.fetch_add(1);
