@@ -75,6 +75,8 @@ struct ConfigSpec {
   int copy_buffers = -1;    // -1: not written
   std::string user;  // empty: not written
   std::string admin;  // global.admin; "" (the default here) disables the admin API
+  std::string access_log;         // empty: not written (off)
+  std::string access_log_format;  // empty: not written ("text")
   std::string drain_timeout = "5s";
   std::string log_format = "text";
   std::vector<ListenerSpec> listeners;
