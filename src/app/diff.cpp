@@ -277,6 +277,9 @@ std::vector<SettingChange> global_settings(const config::Global& a, const config
   add_if(out, "user", a.user, b.user);
   add_if(out, "drain_timeout", format_duration(a.drain_timeout), format_duration(b.drain_timeout));
   add_if(out, "log_format", std::string(config::to_string(a.log_format)), std::string(config::to_string(b.log_format)));
+  add_if(out, "access_log", a.access_log, b.access_log);
+  add_if(out, "access_log_format", std::string(config::to_string(a.access_log_format)),
+         std::string(config::to_string(b.access_log_format)));
   return out;
 }
 

@@ -60,7 +60,10 @@ bool reload(ReloadTarget& t) {
 
   // Publish, then post: a worker arms an added socket only after the snapshot naming it is
   // out, and a removed listener's accepts that race the post find no listener and are closed.
-  const auto published = t.store.replace(lb::build_snapshot(*next, t.store.load().get()));
+  // Built under the store's write lock from the snapshot current at that moment, so a health
+  // or admin change published meanwhile is carried over rather than lost.
+  const auto published =
+      t.store.rebuild([&](const lb::Snapshot& current) { return lb::build_snapshot(*next, &current); });
   std::vector<uint64_t> seq(workers);
   for (uint32_t w = 0; w < workers; ++w) {
     seq[w] = t.mailboxes[w]->post(worker::ListenerChange{plan.removed, std::move((*sockets)[w])});

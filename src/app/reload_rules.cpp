@@ -13,6 +13,14 @@ std::vector<std::string> restart_reasons(const config::Config& running, const co
   if (running.global.copy_buffers != next.global.copy_buffers) {
     out.push_back(fmt::format("global.copy_buffers: {} -> {}", running.global.copy_buffers, next.global.copy_buffers));
   }
+  // The workers hold the access log's descriptor and format from the start; SIGHUP reopens the
+  // same path (for logrotate) but cannot move it.
+  if (running.global.access_log != next.global.access_log ||
+      running.global.access_log_format != next.global.access_log_format) {
+    out.push_back(fmt::format("global.access_log: \"{}\" ({}) -> \"{}\" ({})", running.global.access_log,
+                              config::to_string(running.global.access_log_format), next.global.access_log,
+                              config::to_string(next.global.access_log_format)));
+  }
   if (running.global.user != next.global.user) {
     out.push_back(fmt::format("global.user: \"{}\" -> \"{}\"", running.global.user, next.global.user));
   }

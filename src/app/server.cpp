@@ -2,6 +2,7 @@
 #include "ringlb/app/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringlb/admin/server.h"
 #include "ringlb/app/control_stats.h"
 #include "ringlb/app/datapath.h"
 #include "ringlb/app/listener_sockets.h"
@@ -50,14 +52,27 @@ void log_dropped(const std::string& user, const DroppedPrivileges& d) {
 // How long the main thread sleeps between looks at signals and at the workers.
 constexpr int kSignalPollMs = 100;
 
+// The access log file: append-only, created 0640 if missing. Opened before privileges drop, so
+// a root-started ringlb can write under /var/log.
+Result<Fd> open_access_log(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Error{fmt::format("access_log {}: {}", path, strerror(errno))};
+  return Fd(fd);
+}
+
+// SIGHUP (logrotate moved the file away): a new file onto the same descriptor number, so the
+// workers, which write to that number, never see it closed. A failure keeps the old file.
+void reopen_access_log(const std::string& path, const Fd& current) {
+  auto next = open_access_log(path);
+  if (!next || ::dup3(next->get(), current.get(), O_CLOEXEC) < 0) {
+    log::warn("access_log_reopen_failed", {{"error", next ? std::string(strerror(errno)) : next.error().message}});
+  }
+}
+
 }  // namespace
 
 int run_server(config::Config config) {
   log::set_format(config.global.log_format == config::LogFormat::json ? log::Format::json : log::Format::text);
-  if (!config.global.admin.empty()) {
-    log::warn("admin_unavailable", {{"admin", config.global.admin},
-                                    {"reason", "the admin API is not implemented in this version"}});
-  }
   const rlim_t nofile = net::raise_nofile_limit();
 
   // Signals are handled by the main thread with sigtimedwait; every thread inherits the mask.
@@ -79,6 +94,26 @@ int run_server(config::Config config) {
     return 1;
   }
   std::vector<std::vector<worker::ListenerSocket>> sockets = std::move(*bound);
+  // The admin API binds with the listeners (before privileges drop); a failure is a startup error.
+  admin::AdminServer admin_api;
+  if (!config.global.admin.empty()) {
+    auto address = parse_address(config.global.admin);  // validated by config::load
+    Status st = address ? admin_api.bind(*address) : Status{address.error()};
+    if (!st) {
+      log::error("startup_failed", {{"error", st.error().message}});
+      return 1;
+    }
+    log::info("admin_listening", {{"admin", config.global.admin}});
+  }
+  Fd access_log_file;  // outlives the workers that write to it
+  if (!config.global.access_log.empty() && config.global.access_log != "-") {
+    auto f = open_access_log(config.global.access_log);
+    if (!f) {
+      log::error("startup_failed", {{"error", f.error().message}});
+      return 1;
+    }
+    access_log_file = std::move(*f);
+  }
   for (const config::Listener& l : config.listeners) {
     log::info("listening", {{"listener", l.name}, {"bind", l.bind.to_string()}, {"pool", l.pool},
                             {"workers", workers}});
@@ -109,6 +144,8 @@ int run_server(config::Config config) {
   prober.first_round();
 
   worker::Shared shared(store);
+  shared.access_log_fd = config.global.access_log == "-" ? STDERR_FILENO : access_log_file.get();
+  shared.access_log_json = config.global.access_log_format == config::LogFormat::json;
   // Idle pipes per worker: enough to absorb bursts without re-creating pipes, small enough that
   // idle pipes never crowd out client sockets (2 fds each): 1/64 of the fd budget, 4..256.
   const size_t max_idle_pipes = std::clamp<size_t>(nofile / (64 * workers), 4, 256);
@@ -137,12 +174,23 @@ int run_server(config::Config config) {
       return 1;
     }
   }
+  ControlStats control;
+  {
+    admin::Sources sources;
+    sources.store = &store;
+    for (const auto& wk : pool) sources.workers.push_back(&wk->stats());
+    sources.reloads = [&control] {
+      return admin::ReloadTotals{control.reloads_ok.load(std::memory_order_relaxed),
+                                 control.reloads_failed.load(std::memory_order_relaxed)};
+    };
+    sources.sockmap_available = sockmap != nullptr;
+    admin_api.serve(std::move(sources));  // does nothing when admin = ""
+  }
   std::atomic<bool> stop_prober{false};
   std::thread prober_thread([&] { prober.run(stop_prober); });
   log::info("ready", {{"workers", workers}, {"listeners", config.listeners.size()}, {"nofile", nofile}});
   notify_ready(fmt::format("serving {} listeners with {} workers", config.listeners.size(), workers));
 
-  ControlStats control;
   ReloadTarget reload_target{config, store, {}, control, sockmap.get()};
   for (auto& wk : pool) reload_target.mailboxes.push_back(&wk->mailbox());
   bool draining = false;
@@ -163,6 +211,7 @@ int run_server(config::Config config) {
       shared.draining = true;
       notify_stopping(fmt::format("draining {} connections", shared.active_clients.load()));
     } else if (sig == SIGHUP && !draining) {
+      if (access_log_file.valid()) reopen_access_log(config.global.access_log, access_log_file);
       notify_reloading("reloading " + config.path);
       const bool applied = reload(reload_target);
       notify_ready(applied ? fmt::format("serving {} listeners with {} workers (reloaded)", config.listeners.size(), workers)
@@ -182,6 +231,7 @@ int run_server(config::Config config) {
     }
   }
   for (auto& t : threads) t.join();
+  admin_api.stop();  // before the workers whose counters it reads are destroyed
   stop_prober = true;
   prober_thread.join();
   log::info("stopped", {{"reason", "drained"}});

@@ -25,6 +25,24 @@ std::string_view level_name(Level level) noexcept {
   return "info";
 }
 
+bool needs_quotes(std::string_view s) noexcept {
+  if (s.empty()) return true;
+  for (unsigned char c : s) {
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) return true;
+  }
+  return false;
+}
+
+void append_timestamp(std::string& out, uint64_t unix_ms) {
+  const time_t secs = static_cast<time_t>(unix_ms / 1000);
+  tm utc{};
+  gmtime_r(&secs, &utc);
+  out += fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1,
+                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, unix_ms % 1000);
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
@@ -44,24 +62,6 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
-
-bool needs_quotes(std::string_view s) noexcept {
-  if (s.empty()) return true;
-  for (unsigned char c : s) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) return true;
-  }
-  return false;
-}
-
-void append_timestamp(std::string& out, uint64_t unix_ms) {
-  const time_t secs = static_cast<time_t>(unix_ms / 1000);
-  tm utc{};
-  gmtime_r(&secs, &utc);
-  out += fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, unix_ms % 1000);
-}
-
-}  // namespace
 
 void set_format(Format format) noexcept { g_format.store(format, std::memory_order_relaxed); }
 void set_min_level(Level level) noexcept { g_min_level.store(level, std::memory_order_relaxed); }

@@ -280,7 +280,8 @@ Result<const toml::table*> sub_table(const TableReader& parent, std::string_view
 
 Status read_global(const TableReader& r, Global& g) {
   RINGLB_TRY(r.only_keys(
-      {"workers", "max_connections", "admin", "user", "drain_timeout", "log_format", "copy_buffers"}));
+      {"workers", "max_connections", "admin", "user", "drain_timeout", "log_format", "copy_buffers", "access_log",
+       "access_log_format"}));
   RINGLB_TRY(r.integer("workers", g.workers, 0, limits::kMaxWorkers));
   RINGLB_TRY(r.integer("max_connections", g.max_connections, limits::kMinMaxConnections,
                        limits::kMaxMaxConnections));
@@ -295,6 +296,14 @@ Status read_global(const TableReader& r, Global& g) {
   RINGLB_TRY(r.duration("drain_timeout", g.drain_timeout, limits::kMaxDrainTimeout));
   RINGLB_TRY(r.enumeration("log_format", g.log_format, kLogFormats));
   RINGLB_TRY(r.integer("copy_buffers", g.copy_buffers, 0, limits::kMaxCopyBuffers));
+  auto access_log = r.string("access_log", g.access_log);
+  if (!access_log) return std::move(access_log).error();
+  // Absolute: a daemon's working directory is "/" or wherever it was started from.
+  if (*access_log != nullptr && !g.access_log.empty() && g.access_log != "-" && g.access_log.front() != '/') {
+    return r.at("access_log", **access_log,
+                "must be an absolute path, \"-\" (stderr) or \"\" (off), got \"" + g.access_log + "\"");
+  }
+  RINGLB_TRY(r.enumeration("access_log_format", g.access_log_format, kLogFormats));
   if (g.copy_buffers & (g.copy_buffers - 1)) {
     return r.at("copy_buffers", *r.find("copy_buffers"),
                 fmt::format("must be 0 or a power of two, got {}", g.copy_buffers));

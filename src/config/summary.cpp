@@ -13,11 +13,14 @@ namespace {
 std::string global_line(const Global& g) {
   return fmt::format(
       "  global: workers {}, max_connections {}, admin {}, user {}, drain_timeout {}, "
-      "log_format {}, copy_buffers {}\n",
+      "log_format {}, copy_buffers {}, access_log {}\n",
       g.workers == 0 ? std::string("auto (one per CPU)") : std::to_string(g.workers),
       g.max_connections, g.admin.empty() ? std::string("off") : g.admin,
       g.user.empty() ? std::string("(unchanged)") : g.user, format_duration(g.drain_timeout),
-      to_string(g.log_format), g.copy_buffers);
+      to_string(g.log_format), g.copy_buffers,
+      g.access_log.empty() ? std::string("off")
+                           : fmt::format("{} ({})", g.access_log == "-" ? "stderr" : g.access_log,
+                                         to_string(g.access_log_format)));
 }
 
 std::string pool_lines(const Config& c, const Pool& p) {

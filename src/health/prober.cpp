@@ -101,6 +101,7 @@ void Prober::on_result(Target& t, int res) {
     targets_.erase(t.id);
     return;
   }
+  (res == 0 ? t.counters->checks_ok : t.counters->checks_failed).fetch_add(1, std::memory_order_relaxed);
   if (res == 0) {
     apply(t, true, "probe");
   } else {

@@ -60,6 +60,7 @@ std::shared_ptr<Snapshot> build_snapshot(const config::Config& config, const Sna
         const BackendView& ob = old_pool->backends[static_cast<size_t>(old)];
         b.up = ob.up;
         b.drained = ob.drained;
+        b.disabled = ob.disabled;
         b.counters = ob.counters;
       } else {
         b.counters = std::make_shared<BackendCounters>();

@@ -97,13 +97,6 @@ int Sockmap::promote(int client, uint64_t client_cookie, int backend, uint64_t b
       return rc;
     }
   }
-  // A promoted socket's receive buffer holds what the program passes while paused. Left to
-  // autotuning it grows to tcp_rmem[2] (32 MiB here) while the program consumes at wire speed,
-  // so a paused direction could park that much; lock it at half the lag bound (the kernel
-  // doubles the value it is given).
-  const int rcvbuf = static_cast<int>(max_lag / 4);
-  setsockopt(client, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  setsockopt(backend, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   uint64_t fd = static_cast<uint64_t>(backend);
   if (bpf_map_update_elem(impl_->peers, &client_cookie, &fd, BPF_NOEXIST) != 0) {
     rc = -errno;

@@ -26,6 +26,7 @@ void Worker::start_connect(uint32_t slot) noexcept {
   if (fd < 0) {
     if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) pause_accepting(-fd);
     WorkerStats::add(stats_.rejected_fd_limit);
+    c.end_cause = EndCause::rejected_fd_limit;
     begin_close(slot, /*reset=*/false);
     return;
   }
@@ -77,6 +78,7 @@ void Worker::on_connect(uint32_t slot, int res) noexcept {
   }
   c.attempt = static_cast<uint8_t>(c.n_candidates - 1);  // keep backend_view() in range
   WorkerStats::add(stats_.rejected_connect_failed);
+  c.end_cause = EndCause::connect_failed;
   begin_close(slot, /*reset=*/false);
 }
 
@@ -84,11 +86,12 @@ void Worker::established(uint32_t slot) noexcept {
   Connection& c = conn(slot);
   c.state = ConnState::forwarding;
   c.last_active_ms = now_ms_;
+  c.routed = true;
   const lb::ListenerView& listener = c.snapshot->listeners[c.listener];
   if (listener.proxy_header != lb::ProxyHeader::none) {
     Address local;
-    if (net::local_address(c.client.get(), local) != 0) {
-      begin_close(slot, /*reset=*/true);
+    if (net::local_address(c.client.get(), local) != 0) {  // the client is already gone
+      close_reset(slot, Dir::c2b, /*at_source=*/true);
       return;
     }
     uint8_t header[net::kMaxProxyHeader];
@@ -97,7 +100,7 @@ void Worker::established(uint32_t slot) noexcept {
     // means the backend is already gone.
     const ssize_t n = ::send(c.backend.get(), header, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n != static_cast<ssize_t>(len)) {
-      begin_close(slot, /*reset=*/true);
+      close_reset(slot, Dir::c2b, /*at_source=*/false);
       return;
     }
   }
@@ -123,7 +126,7 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
   const splice::PumpResult r = splice::pump(d, src, dst, pipes_);
   if (r.bytes > 0) {
     c.last_active_ms = now_ms_;
-    c.moved += r.bytes;
+    (c2b ? c.bytes_c2b : c.bytes_b2c) += r.bytes;
     WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, r.bytes);
   }
   // Promotion parks a direction only where its source is drained (Want::readable, through
@@ -146,6 +149,7 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
       try {
         pipe_waiters_.push_back(PipeWaiter{slot, c.generation, dir});
       } catch (...) {
+        c.end_cause = EndCause::rejected_fd_limit;
         begin_close(slot, /*reset=*/true);
       }
       return;
@@ -156,7 +160,8 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
       // ECONNRESET/EPIPE: one side reset (or vanished). Forward it as a reset.
       log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
                                       {"error", log::errno_name(r.err)}});
-      begin_close(slot, /*reset=*/true);
+      // EPIPE is a write into dst that was reset; ECONNRESET and the rest come from reading src.
+      close_reset(slot, dir, /*at_source=*/r.err != EPIPE);
       return;
   }
 }
@@ -177,7 +182,7 @@ void Worker::on_poll(uint32_t slot, Dir dir, int res) noexcept {
     return;
   }
   if (res < 0) {  // the poll itself failed: nothing sensible can continue on this socket
-    begin_close(slot, /*reset=*/true);
+    close_reset(slot, dir, /*at_source=*/true);
     return;
   }
   // POLLERR/POLLHUP included: the splice reports the socket error and drive() resets.
@@ -216,6 +221,14 @@ void Worker::begin_close(uint32_t slot, bool reset) noexcept {
   maybe_queue_free(slot);
 }
 
+void Worker::close_reset(uint32_t slot, Dir dir, bool at_source) noexcept {
+  Connection& c = conn(slot);
+  // c2b's source is the client, b2c's the backend.
+  const bool client_side = (dir == Dir::c2b) == at_source;
+  if (c.state != ConnState::closing) c.end_cause = client_side ? EndCause::client_reset : EndCause::backend_reset;
+  begin_close(slot, /*reset=*/true);
+}
+
 void Worker::maybe_queue_free(uint32_t slot) noexcept {
   Connection& c = conn(slot);
   if (c.state != ConnState::closing || c.inflight != 0 || c.free_queued) return;
@@ -225,6 +238,8 @@ void Worker::maybe_queue_free(uint32_t slot) noexcept {
 
 void Worker::free_connection(uint32_t slot) noexcept {
   Connection& c = conn(slot);
+  sm_forget(c);  // first: the final byte counts come from the maps, for the log and the stats
+  if (access_log_.enabled()) log_access(c);
   for (splice::Direction* d : {&c.c2b, &c.b2c}) {
     // A pipe that still holds bytes belongs to this dead connection: close it, never pool it.
     if (d->pipe.valid() && d->in_pipe == 0) {
@@ -237,7 +252,6 @@ void Worker::free_connection(uint32_t slot) noexcept {
   }
   release_copy_buffer(c, Dir::c2b);  // nothing is in flight any more
   release_copy_buffer(c, Dir::b2c);
-  sm_forget(c);  // before the sockets close: the final byte counts are read from the maps
   release_backend(c);
   c.client.reset();   // FIN, or RST when SO_LINGER {1, 0} was set
   c.backend.reset();
@@ -251,7 +265,6 @@ void Worker::free_connection(uint32_t slot) noexcept {
   c.parked = 0;
   c.c2b_wait = Op{};
   c.b2c_wait = Op{};
-  c.moved = 0;
   c.c2b_sm = SockmapDir{};
   c.b2c_sm = SockmapDir{};
   c.free_queued = false;

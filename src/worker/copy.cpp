@@ -98,7 +98,7 @@ void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
   // ECONNRESET and friends: forward it as a reset.
   log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
                                   {"error", log::errno_name(-res)}});
-  begin_close(slot, /*reset=*/true);
+  close_reset(slot, dir, /*at_source=*/true);
 }
 
 void Worker::send_copy(uint32_t slot, Dir dir) noexcept {
@@ -129,12 +129,12 @@ void Worker::on_send(uint32_t slot, Dir dir, int res) noexcept {
     release_copy_buffer(c, dir);
     log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
                                     {"error", log::errno_name(res < 0 ? -res : EPIPE)}});
-    begin_close(slot, /*reset=*/true);
+    close_reset(slot, dir, /*at_source=*/false);
     return;
   }
   b.sent += static_cast<uint32_t>(res);
   c.last_active_ms = now_ms_;
-  c.moved += static_cast<uint64_t>(res);
+  (c2b ? c.bytes_c2b : c.bytes_b2c) += static_cast<uint64_t>(res);
   WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, static_cast<uint64_t>(res));
   if (b.sent < b.len) {  // MSG_WAITALL makes this rare (a signal); send the rest
     send_copy(slot, dir);

@@ -59,7 +59,7 @@ bool Worker::start_promotion(uint32_t slot, Dir dir) noexcept {
   Connection& c = conn(slot);
   if (sockmap_ == nullptr || c.promote_blocked || !buffers_.valid()) return false;
   const lb::ListenerView& listener = c.snapshot->listeners[c.listener];
-  if (!listener.sockmap || c.moved < listener.sockmap_promote_after) return false;
+  if (!listener.sockmap || c.bytes_c2b + c.bytes_b2c < listener.sockmap_promote_after) return false;
   if (c.c2b.src_eof || c.b2c.src_eof || c.c2b.done || c.b2c.done) {
     c.promote_blocked = true;  // half-closed: the FIN rules are simpler in user space
     return false;
@@ -127,6 +127,7 @@ void Worker::promote(uint32_t slot) noexcept {
     log::debug("sockmap_half_promoted", {{"worker", id_}, {"slot", slot}});
     c.sockmap = true;
     c.promote_blocked = true;
+    c.datapath = DatapathKind::sockmap;
     WorkerStats::add(stats_.sockmap_active);
     arm_watch(slot, /*client=*/true, POLLRDHUP);
     arm_watch(slot, /*client=*/false, POLLRDHUP);
@@ -146,7 +147,8 @@ void Worker::promote(uint32_t slot) noexcept {
     return;
   }
   c.sockmap = true;
-  log::debug("sockmap_promoted", {{"worker", id_}, {"slot", slot}, {"moved", c.moved}});
+  c.datapath = DatapathKind::sockmap;
+  log::debug("sockmap_promoted", {{"worker", id_}, {"slot", slot}, {"moved", c.bytes_c2b + c.bytes_b2c}});
   WorkerStats::add(stats_.sockmap_promotions);
   WorkerStats::add(stats_.sockmap_active);
   arm_watch(slot, /*client=*/true, POLLRDHUP);
@@ -175,7 +177,7 @@ void Worker::on_watch(uint32_t slot, bool client, int res) noexcept {
   if (res < 0 || (res & POLLERR)) {
     log::debug("connection_reset", {{"worker", id_}, {"side", client ? "client" : "backend"},
                                     {"error", res < 0 ? log::errno_name(-res) : "POLLERR"}});
-    begin_close(slot, /*reset=*/true);
+    close_reset(slot, client ? Dir::c2b : Dir::b2c, /*at_source=*/true);
     return;
   }
   // RDHUP stays set, so this socket is not watched again: a reset on it later is found by
@@ -235,7 +237,7 @@ void Worker::sm_on_recv(uint32_t slot, Dir dir, int res) noexcept {
   }
   log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
                                   {"error", log::errno_name(-res)}});
-  begin_close(slot, /*reset=*/true);
+  close_reset(slot, dir, /*at_source=*/true);
 }
 
 // Sends the buffer a user-mode RECV filled, once the in-kernel backlog ahead of it is in dst.
@@ -264,12 +266,13 @@ void Worker::sm_on_send(uint32_t slot, Dir dir, int res) noexcept {
   CopyBuffer& b = c2b ? c.c2b_copy : c.b2c_copy;
   if (res <= 0) {
     release_copy_buffer(c, dir);
-    begin_close(slot, /*reset=*/true);
+    close_reset(slot, dir, /*at_source=*/false);
     return;
   }
   b.sent += static_cast<uint32_t>(res);
   sd.user_bytes += static_cast<uint64_t>(res);
   c.last_active_ms = now_ms_;
+  (c2b ? c.bytes_c2b : c.bytes_b2c) += static_cast<uint64_t>(res);
   WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, static_cast<uint64_t>(res));
   if (b.sent < b.len) {
     send_copy(slot, dir);
@@ -363,6 +366,7 @@ void Worker::sm_refresh(uint32_t slot, Dir dir, const sockmap::DirState& st) noe
   SockmapDir& sd = dir == Dir::c2b ? c.c2b_sm : c.b2c_sm;
   if (st.bytes <= sd.seen_bytes) return;
   WorkerStats::add(dir == Dir::c2b ? stats_.bytes_c2b : stats_.bytes_b2c, st.bytes - sd.seen_bytes);
+  (dir == Dir::c2b ? c.bytes_c2b : c.bytes_b2c) += st.bytes - sd.seen_bytes;
   sd.seen_bytes = st.bytes;
   c.last_active_ms = now_ms_;
 }
@@ -382,13 +386,14 @@ void Worker::sm_idle_check(uint32_t slot) noexcept {
     // reset; here they sit in the psock, which close() does not count: reset explicitly, so
     // the peers learn that the stream was cut rather than finished.
     WorkerStats::add(stats_.idle_timeouts);
+    c.end_cause = EndCause::idle_timeout;
     begin_close(slot, /*reset=*/pending);
     return;
   }
   // A socket whose FIN was seen is no longer watched: look for a reset on it here.
   pollfd fds[2] = {{c.client.get(), 0, 0}, {c.backend.get(), 0, 0}};
   if (::poll(fds, 2, 0) > 0 && ((fds[0].revents | fds[1].revents) & POLLERR)) {
-    begin_close(slot, /*reset=*/true);
+    close_reset(slot, (fds[0].revents & POLLERR) ? Dir::c2b : Dir::b2c, /*at_source=*/true);
     return;
   }
   wheel_.schedule(slot, now_ms_ + std::min(c.last_active_ms + c.idle_ms - now_ms_, kSockmapLookMs));
@@ -455,7 +460,9 @@ void Worker::sm_forget(Connection& c) noexcept {
   for (SockmapDir* sd : {&c.c2b_sm, &c.b2c_sm}) {
     sockmap::DirState st{};
     if (sockmap_->read_state(sd->src_cookie, st) == 0 && st.bytes > sd->seen_bytes) {
-      WorkerStats::add(sd == &c.c2b_sm ? stats_.bytes_c2b : stats_.bytes_b2c, st.bytes - sd->seen_bytes);
+      const bool c2b = sd == &c.c2b_sm;
+      WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, st.bytes - sd->seen_bytes);
+      (c2b ? c.bytes_c2b : c.bytes_b2c) += st.bytes - sd->seen_bytes;
     }
     if (sd->user) --sockmap_user_dirs_;
   }

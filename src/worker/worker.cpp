@@ -46,7 +46,8 @@ Worker::Worker(uint32_t id, Shared& shared, std::vector<ListenerSocket> listener
       pipes_(max_idle_pipes),
       copy_buffers_(copy_buffers),
       sockmap_(sockmap),
-      wheel_(kTickMs, kWheelBuckets, monotonic_ms_coarse()) {
+      wheel_(kTickMs, kWheelBuckets, monotonic_ms_coarse()),
+      access_log_(shared.access_log_fd, shared.access_log_json) {
   for (ListenerSocket& l : listeners) {
     ListenerState s;
     s.socket = std::move(l);
@@ -103,6 +104,7 @@ void Worker::run() noexcept {
       break;
     }
   }
+  access_log_.flush();
 }
 
 void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
@@ -153,6 +155,7 @@ void Worker::arm_tick() noexcept {
 }
 
 void Worker::on_tick() noexcept {
+  access_log_.flush();  // at most one tick (kTickMs) of lines waits in memory
   wheel_.advance(now_ms_, [this](uint32_t slot) {
     Connection& c = conn(slot);
     if (c.state != ConnState::forwarding) return;
@@ -163,6 +166,7 @@ void Worker::on_tick() noexcept {
     const uint64_t deadline = c.last_active_ms + c.idle_ms;
     if (deadline <= now_ms_) {
       WorkerStats::add(stats_.idle_timeouts);
+      c.end_cause = EndCause::idle_timeout;
       begin_close(slot, /*reset=*/false);
     } else {
       wheel_.schedule(slot, deadline);
@@ -187,6 +191,7 @@ void Worker::on_tick() noexcept {
       for (uint32_t i = 0; i < kChunk; ++i) {
         const uint32_t slot = static_cast<uint32_t>(&chunk - chunks_.data()) * kChunk + i;
         if (chunk[i].state == ConnState::connecting || chunk[i].state == ConnState::forwarding) {
+          chunk[i].end_cause = EndCause::drain_timeout;
           begin_close(slot, /*reset=*/false);
         }
       }
@@ -301,6 +306,7 @@ void Worker::handle_client(Fd client, uint32_t li) noexcept {
     shared_.active_clients.fetch_sub(1, std::memory_order_relaxed);
     WorkerStats::add(stats_.rejected_max_connections);
     WorkerStats::add(stats_.closed);
+    log_rejected(client.get(), li, EndCause::rejected_max_connections);
     return;
   }
   Address peer;
@@ -319,6 +325,7 @@ void Worker::handle_client(Fd client, uint32_t li) noexcept {
     shared_.active_clients.fetch_sub(1, std::memory_order_relaxed);
     WorkerStats::add(stats_.rejected_no_backend);
     WorkerStats::add(stats_.closed);
+    log_rejected(client.get(), li, EndCause::rejected_no_backend);
     return;
   }
   const uint32_t slot = alloc_connection();
@@ -326,6 +333,7 @@ void Worker::handle_client(Fd client, uint32_t li) noexcept {
     shared_.active_clients.fetch_sub(1, std::memory_order_relaxed);
     WorkerStats::add(stats_.rejected_fd_limit);
     WorkerStats::add(stats_.closed);
+    log_rejected(client.get(), li, EndCause::rejected_fd_limit);
     return;
   }
   Connection& c = conn(slot);
@@ -340,6 +348,12 @@ void Worker::handle_client(Fd client, uint32_t li) noexcept {
   std::copy_n(candidates, n, c.candidates);
   c.idle_ms = static_cast<uint64_t>(pool.idle_timeout.count());
   c.last_active_ms = now_ms_;
+  c.started_ms = now_ms_;
+  c.bytes_c2b = 0;
+  c.bytes_b2c = 0;
+  c.end_cause = EndCause::fin;
+  c.datapath = DatapathKind::splice;
+  c.routed = false;
   start_connect(slot);
 }
 

@@ -71,7 +71,9 @@ std::string to_toml(const ConfigSpec& spec) {
   t += fmt::format("workers = {}\n", spec.workers);
   if (spec.max_connections > 0) t += fmt::format("max_connections = {}\n", spec.max_connections);
   if (spec.copy_buffers >= 0) t += fmt::format("copy_buffers = {}\n", spec.copy_buffers);
-  t += "admin = \"\"\n";
+  t += fmt::format("admin = {}\n", toml_string(spec.admin));
+  if (!spec.access_log.empty()) t += fmt::format("access_log = {}\n", toml_string(spec.access_log));
+  if (!spec.access_log_format.empty()) t += fmt::format("access_log_format = {}\n", toml_string(spec.access_log_format));
   if (!spec.user.empty()) t += fmt::format("user = {}\n", toml_string(spec.user));
   t += fmt::format("drain_timeout = {}\n", toml_string(spec.drain_timeout));
   t += fmt::format("log_format = {}\n", toml_string(spec.log_format));

@@ -76,14 +76,17 @@ struct ConfigSpec {
   int max_connections = 0;  // 0: not written
   int copy_buffers = -1;    // -1: not written
   std::string user;  // empty: not written
+  std::string admin;  // global.admin; "" (the default here) disables the admin API
+  std::string access_log;         // empty: not written (off)
+  std::string access_log_format;  // empty: not written ("text")
   std::string drain_timeout = "5s";
   std::string log_format = "text";
   std::vector<ListenerSpec> listeners;
   std::vector<PoolSpec> pools;
 };
 
-// TOML per DESIGN.md "Config (TOML)"; admin is always disabled (admin = "") so tests never
-// compete for a fixed admin port.
+// TOML per DESIGN.md "Config (TOML)"; admin is disabled (admin = "") unless the spec sets it,
+// so tests never compete for a fixed admin port.
 std::string to_toml(const ConfigSpec& spec);
 
 // One listener on `port` over one pool "p" with these backends: the common shape.

@@ -46,6 +46,10 @@ inline void info(std::string_view event, std::initializer_list<Field> fields = {
 inline void warn(std::string_view event, std::initializer_list<Field> fields = {}) noexcept { write(Level::warn, event, fields); }
 inline void error(std::string_view event, std::initializer_list<Field> fields = {}) noexcept { write(Level::error, event, fields); }
 
+// Appends `s` as a JSON string literal (quotes included, control bytes escaped). Also used by
+// the admin API's JSON responses.
+void append_json_string(std::string& out, std::string_view s);
+
 // "Connection refused" style text for a positive errno, plus its symbolic name ("ECONNREFUSED").
 std::string errno_name(int err);
 

@@ -28,6 +28,8 @@ struct Global {
   Duration drain_timeout = 30s;
   LogFormat log_format = LogFormat::text;
   uint32_t copy_buffers = 256;        // per worker, 16 KiB each; 0: every read uses splice(2)
+  std::string access_log;             // "" off, "-" stderr, else an absolute path (checked)
+  LogFormat access_log_format = LogFormat::text;
 };
 
 struct Listener {

@@ -26,6 +26,8 @@ struct BackendCounters {
   std::atomic<uint32_t> passive_failures{0};  // connect failures seen by workers, drained by the prober
   std::atomic<uint64_t> connections_total{0};  // connects that succeeded
   std::atomic<uint64_t> connect_failures{0};
+  std::atomic<uint64_t> checks_ok{0};      // health probes that connected (prober thread)
+  std::atomic<uint64_t> checks_failed{0};  // health probes refused or timed out (prober thread)
 };
 
 enum class ProxyHeader : uint8_t { none, v1, v2 };
@@ -38,10 +40,15 @@ struct BackendView {
   bool backup = false;
   uint32_t max_connections = 0;  // 0: unlimited
   bool up = true;                // health (probes, passive failures)
-  bool drained = false;          // admin: no new connections
+  // Admin overrides (admin API). Both keep live connections and take no new ones; they differ
+  // in what they say: drained = being emptied on purpose, disabled = admin-down, "as if health
+  // failed". At most one is set. Carried over by every publisher: the prober edits only `up`,
+  // a reload copies them by (pool, address) in build_snapshot.
+  bool drained = false;
+  bool disabled = false;
   std::shared_ptr<BackendCounters> counters;
 
-  bool available() const noexcept { return up && !drained; }
+  bool available() const noexcept { return up && !drained && !disabled; }
   // Available and below max_connections right now (a racy read across workers: two workers may
   // both admit the last connection, so the limit can be exceeded by at most workers-1).
   bool usable() const noexcept {
@@ -123,6 +130,14 @@ class SnapshotStore {
   }
   // Replaces the snapshot wholesale (reload). Control plane only.
   std::shared_ptr<const Snapshot> replace(std::shared_ptr<Snapshot> next);
+  // Builds the next snapshot from the current one under the write lock, so state that other
+  // publishers (prober, admin API) set between a reload's read and its swap cannot be lost.
+  // `build(const Snapshot& current)` returns the new snapshot. Control plane only.
+  template <class Build>
+  std::shared_ptr<const Snapshot> rebuild(Build&& build) {
+    std::lock_guard lock(write_mutex_);
+    return publish_locked(build(*current_.load(std::memory_order_acquire)));
+  }
 
  private:
   std::shared_ptr<const Snapshot> publish_locked(std::shared_ptr<Snapshot> next);

@@ -1,6 +1,7 @@
 // Building a Snapshot from a validated Config: backends sorted by address, one Maglev tier for
-// the primaries and one for the backups per pool. Counters and health carry over from a
-// previous snapshot by (pool name, backend address), so a reload keeps both. Control plane only.
+// the primaries and one for the backups per pool. Counters, health and admin overrides (drained,
+// disabled) carry over from a previous snapshot by (pool name, backend address), so a reload
+// keeps them. Control plane only.
 #pragma once
 
 #include <memory>

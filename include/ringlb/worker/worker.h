@@ -24,6 +24,7 @@
 #include "ringlb/splice/pipe_pool.h"
 #include "ringlb/worker/listener_mailbox.h"
 #include "ringlb/splice/pump.h"
+#include "ringlb/worker/access_log.h"
 #include "ringlb/worker/stats.h"
 #include "ringlb/worker/timer_wheel.h"
 #include "ringlb/worker/user_data.h"
@@ -37,6 +38,8 @@ struct Shared {
   std::atomic<uint32_t> active_clients{0};  // against Snapshot::max_connections
   std::atomic<bool> draining{false};        // stop accepting; finish live connections
   std::atomic<bool> close_all{false};       // drain deadline passed: close what is left
+  int access_log_fd = -1;                   // set before workers start; -1: no access log
+  bool access_log_json = false;
 };
 
 // retries is at most 32 (config validation), so a connection has at most 33 candidates.
@@ -84,7 +87,6 @@ struct Connection {
   uint8_t parked = 0;            // bit per Dir: quiet, nothing in flight, waiting for promotion
   Op c2b_wait{};                 // the readable-wait in flight per direction (RECV or POLLIN), or 0
   Op b2c_wait{};
-  uint64_t moved = 0;            // bytes forwarded by user space (both ways) before promotion
   uint32_t pool = 0;
   uint32_t listener = 0;  // snapshot listener index
   uint32_t candidates[kMaxCandidates];
@@ -101,6 +103,13 @@ struct Connection {
   uint64_t last_active_ms = 0;
   uint64_t idle_ms = 0;
   Address client_address;
+  // For the access log (counted whether or not it is on: two adds per forwarded chunk).
+  uint64_t started_ms = 0;
+  uint64_t bytes_c2b = 0;
+  uint64_t bytes_b2c = 0;
+  EndCause end_cause = EndCause::fin;  // set by whoever closes it for another reason
+  DatapathKind datapath = DatapathKind::splice;
+  bool routed = false;  // a backend connection was established
   std::shared_ptr<const lb::Snapshot> snapshot;  // the snapshot it was routed with
   // Arguments of the in-flight connect: io_uring reads them at submission.
   sockaddr_storage backend_sockaddr;
@@ -209,6 +218,11 @@ class Worker {
   void sm_idle_check(uint32_t slot) noexcept;
   void sm_forget(Connection& c) noexcept;
   void begin_close(uint32_t slot, bool reset) noexcept;
+  // A reset ends the connection: `at_source` says whether dir's source (else its destination)
+  // is the side that failed.
+  void close_reset(uint32_t slot, Dir dir, bool at_source) noexcept;
+  void log_access(const Connection& c) noexcept;
+  void log_rejected(int client_fd, uint32_t li, EndCause cause) noexcept;
   void maybe_queue_free(uint32_t slot) noexcept;
   void free_connection(uint32_t slot) noexcept;
 
@@ -243,6 +257,7 @@ class Worker {
   uint32_t live_ = 0;  // connections not free
   bool accepting_ = true;
   __kernel_timespec tick_ts_{};
+  AccessLog access_log_;
   WorkerStats stats_;
 };
 
