@@ -326,6 +326,17 @@ inline int64_t raise_nofile_limit() {
   return rl.rlim_cur == RLIM_INFINITY ? int64_t{1} << 20 : static_cast<int64_t>(rl.rlim_cur);
 }
 
+// Raises RLIMIT_NOFILE and checks that `wanted` descriptors fit; otherwise prints
+// "tool: --option N needs M file descriptors, RLIMIT_NOFILE allows L" and returns false.
+inline bool require_fds(const char* tool, const char* option, uint64_t n, uint64_t wanted) {
+  const int64_t limit = raise_nofile_limit();
+  if (limit >= 0 && static_cast<uint64_t>(limit) >= wanted) return true;
+  std::fprintf(stderr, "%s: %s %llu needs %llu file descriptors, RLIMIT_NOFILE allows %lld\n", tool, option,
+               static_cast<unsigned long long>(n), static_cast<unsigned long long>(wanted),
+               static_cast<long long>(limit));
+  return false;
+}
+
 // Error tally by reason, printed once to stderr as "tool: N failed: 3 connect: ..., 1 timeout".
 using Reasons = std::map<std::string, uint64_t>;
 

@@ -268,13 +268,7 @@ int main(int argc, char** argv) {
   Options opt;
   if (int rc = parse_options(argc, argv, opt); rc >= 0) return rc;
 
-  int64_t limit = bench::raise_nofile_limit();
-  if (limit < 0 || static_cast<uint64_t>(limit) < opt.max_inflight + kFdReserve) {
-    std::fprintf(stderr,
-                 "%s: --max-inflight %llu needs %llu file descriptors, RLIMIT_NOFILE allows %lld\n",
-                 kTool, static_cast<unsigned long long>(opt.max_inflight),
-                 static_cast<unsigned long long>(opt.max_inflight + kFdReserve),
-                 static_cast<long long>(limit));
+  if (!bench::require_fds(kTool, "--max-inflight", opt.max_inflight, opt.max_inflight + kFdReserve)) {
     return bench::kExitFailure;
   }
   ::signal(SIGPIPE, SIG_IGN);

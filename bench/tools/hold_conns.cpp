@@ -324,15 +324,7 @@ int main(int argc, char** argv) {
   Options opt;
   if (int rc = parse_options(argc, argv, opt); rc >= 0) return rc;
 
-  int64_t limit = bench::raise_nofile_limit();
-  if (limit < 0 || static_cast<uint64_t>(limit) < opt.count + kFdReserve) {
-    std::fprintf(stderr,
-                 "%s: --count %llu needs %llu file descriptors but RLIMIT_NOFILE allows %lld\n",
-                 kTool, static_cast<unsigned long long>(opt.count),
-                 static_cast<unsigned long long>(opt.count + kFdReserve),
-                 static_cast<long long>(limit));
-    return bench::kExitFailure;
-  }
+  if (!bench::require_fds(kTool, "--count", opt.count, opt.count + kFdReserve)) return bench::kExitFailure;
   // Decided before any socket exists: a closed fd 0 would otherwise be reused by a socket.
   bool stdin_open = ::fcntl(STDIN_FILENO, F_GETFD) != -1;
 

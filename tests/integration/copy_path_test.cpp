@@ -46,13 +46,7 @@ TEST_P(CopyPathTest, StreamsAreByteExactWhateverTheBufferSupply) {
     h.c2b_len = i % 4 == 0 ? 1 + static_cast<uint64_t>(i) : (64ull << 10) * static_cast<uint64_t>(1 + i % 32);
     h.b2c_seed = h.c2b_seed + 1;
     h.b2c_len = h.mode == StreamHeader::kEcho ? h.c2b_len : 7 + (32ull << 10) * static_cast<uint64_t>(i % 64);
-    DuplexLeg leg;
-    leg.fd = fd.get();
-    leg.prefix = h.encode();
-    leg.send_seed = h.c2b_seed;
-    leg.send_len = h.c2b_len;
-    leg.recv_seed = h.mode == StreamHeader::kEcho ? h.c2b_seed : h.b2c_seed;
-    leg.recv_len = h.b2c_len;
+    const DuplexLeg leg = leg_for(fd.get(), h);
     legs.push_back(leg);
     fds.push_back(std::move(fd));
   }

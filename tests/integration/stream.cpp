@@ -175,6 +175,17 @@ std::vector<DuplexResult> run_duplex(const std::vector<DuplexLeg>& legs, Deadlin
   return res;
 }
 
+DuplexLeg leg_for(int fd, const StreamHeader& h) {
+  DuplexLeg leg;
+  leg.fd = fd;
+  leg.prefix = h.encode();
+  leg.send_seed = h.c2b_seed;
+  leg.send_len = h.c2b_len;
+  leg.recv_seed = h.mode == StreamHeader::kEcho ? h.c2b_seed : h.b2c_seed;
+  leg.recv_len = h.mode == StreamHeader::kEcho ? h.c2b_len : h.b2c_len;
+  return leg;
+}
+
 std::string StreamHeader::encode() const {
   std::string s(kSize, '\0');
   char* p = s.data();

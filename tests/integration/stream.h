@@ -73,4 +73,8 @@ struct StreamHeader {
   static constexpr size_t kSize = 40;
 };
 
+// The client's leg of an integrity-protocol connection on `fd`: the header as its prefix, then
+// c2b_len bytes of c2b_seed out; back comes the echo (echo mode) or b2c_len of b2c_seed.
+DuplexLeg leg_for(int fd, const StreamHeader& h);
+
 }  // namespace ringlb::it
