@@ -33,6 +33,14 @@ namespace bench {
 inline constexpr int kExitFailure = 1;  // the run happened and something failed
 inline constexpr int kExitUsage = 2;    // bad command line; nothing was attempted
 
+// Prints "tool: why" (when there is a reason) and the usage text to stderr; returns the usage
+// exit status.
+inline int usage(const char* tool, const char* text, const std::string& why) {
+  if (!why.empty()) std::fprintf(stderr, "%s: %s\n", tool, why.c_str());
+  std::fputs(text, stderr);
+  return kExitUsage;
+}
+
 inline int64_t now_ns() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -48,11 +48,7 @@ struct Options {
   std::vector<bench::Endpoint> sources;
 };
 
-int usage(const std::string& why) {
-  if (!why.empty()) std::fprintf(stderr, "%s: %s\n", kTool, why.c_str());
-  std::fputs(kUsage, stderr);
-  return bench::kExitUsage;
-}
+int usage(const std::string& why) { return bench::usage(kTool, kUsage, why); }
 
 // Parses argv into `opt`; returns -1 when usable, else the exit status.
 int parse_options(int argc, char** argv, Options& opt) {
