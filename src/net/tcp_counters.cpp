@@ -1,4 +1,4 @@
-// socket_cookie and bytes_queued_ever (see socket.h). A translation unit of its own because
+// socket_cookie, bytes_queued_ever and settle_receive (see socket.h). A translation unit of its own because
 // it needs <linux/tcp.h>'s struct tcp_info (tcpi_bytes_sent and friends are newer than glibc's copy), which
 // cannot be included next to <netinet/tcp.h>.
 #include <linux/tcp.h>
@@ -30,6 +30,12 @@ int64_t bytes_queued_ever(int fd, bool* established) noexcept {
   }
   if (established != nullptr) *established = info.tcpi_state == 1;  // TCP_ESTABLISHED
   return static_cast<int64_t>(info.tcpi_bytes_sent - info.tcpi_bytes_retrans + info.tcpi_notsent_bytes);
+}
+
+int settle_receive(int fd) noexcept {
+  struct tcp_info info{};  // tcp_get_info() reads under lock_sock_fast()
+  socklen_t len = sizeof info;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 ? 0 : -1;
 }
 
 }  // namespace ringlb::net

@@ -12,7 +12,7 @@ constexpr unsigned kSpliceFlags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 
 }  // namespace
 
-PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
+PumpResult pump(Direction& dir, int src, int dst, PipePool& pool, bool prove_drained) noexcept {
   PumpResult r{Want::readable};
   bool short_read = false;
   for (;;) {
@@ -46,7 +46,7 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
       r.want = Want::done;
       return r;
     }
-    if (short_read) {
+    if (short_read && !prove_drained) {
       // A read shorter than the pipe means the socket very likely had no more: wait for
       // readability rather than spend a splice(2) on the EAGAIN. If bytes did remain (the pipe
       // ran out of slots, one per skb fragment), the wait completes at once.
@@ -70,6 +70,8 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
     const ssize_t n = ::splice(src, nullptr, dir.pipe.write.get(), nullptr, dir.pipe.capacity, kSpliceFlags);
     if (n > 0) {
       dir.in_pipe = static_cast<uint32_t>(n);
+      // Even a short read may end inside an skb: splice stops when the pipe runs out of slots.
+      dir.partial = true;
       short_read = static_cast<uint32_t>(n) < dir.pipe.capacity;
       continue;
     }
@@ -80,6 +82,7 @@ PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept {
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
       // The pipe was empty, so this is "socket drained", not "pipe full".
+      dir.partial = false;
       pool.release(std::move(dir.pipe));
       r.want = Want::readable;
       return r;

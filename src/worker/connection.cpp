@@ -123,17 +123,20 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
   splice::Direction& d = c2b ? c.c2b : c.b2c;
   const int src = c2b ? c.client.get() : c.backend.get();
   const int dst = c2b ? c.backend.get() : c.client.get();
-  const splice::PumpResult r = splice::pump(d, src, dst, pipes_);
+  // A connection about to be promoted needs to know its sources are drained (see park()).
+  const splice::PumpResult r = splice::pump(d, src, dst, pipes_, /*prove_drained=*/promotable(c));
   if (r.bytes > 0) {
     c.last_active_ms = now_ms_;
     (c2b ? c.bytes_c2b : c.bytes_b2c) += r.bytes;
     WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, r.bytes);
   }
   // Promotion parks a direction only where its source is drained (Want::readable, through
-  // arm_readable): the kernel hands a socket's queued skbs to the verdict program whole, so an
-  // skb user space had read part of would be forwarded twice. Waiting on dst instead could
-  // deadlock against a parked direction (a peer that reads only after it wrote): give up.
-  if (c.promote_pending && r.want == splice::Want::writable) abort_promotion(slot);
+  // arm_readable, which checks Direction::partial). Anything else gives it up: waiting on dst
+  // could deadlock against a parked direction (a peer that reads only after it wrote), `more`
+  // left bytes in src, and after a FIN the connection stays in user space.
+  if (c.promote_pending && r.want != splice::Want::readable) {
+    abort_promotion(slot, /*retry=*/r.want != splice::Want::done);
+  }
   switch (r.want) {
     case splice::Want::readable:
       arm_readable(slot, dir);

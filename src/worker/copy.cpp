@@ -31,7 +31,7 @@ void Worker::arm_readable(uint32_t slot, Dir dir) noexcept {
     park(slot, dir);
     return;
   }
-  if (!c.sockmap && start_promotion(slot, dir)) return;
+  if (start_promotion(slot, dir)) return;
   const bool c2b = dir == Dir::c2b;
   const int src = c2b ? c.client.get() : c.backend.get();
   if (!buffers_.valid()) {
@@ -75,9 +75,11 @@ void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
     park(slot, dir);
     return;
   }
-  if (res == 0 && c.promote_pending) abort_promotion(slot);  // a FIN first: stay in user space
+  if (res == 0 && c.promote_pending) abort_promotion(slot, /*retry=*/false);  // a FIN first: stay in user space
   if (res > 0) {
     c.last_active_ms = now_ms_;
+    // A recv that filled its buffer may have stopped inside an skb; a shorter one emptied src.
+    (c2b ? c.c2b : c.b2c).partial = static_cast<uint32_t>(res) == buffers_.buffer_size();
     send_copy(slot, dir);
     return;
   }

@@ -12,9 +12,11 @@
 // A promoted connection is watched with one POLL per socket for RDHUP/ERR only: every
 // redirected skb wakes POLLIN waiters, so watching POLLIN would cost a wakeup per skb.
 //  - RDHUP (a FIN on src): the FIN is forwarded (shutdown(dst, SHUT_WR)) only once every byte
-//    received before it is in dst's send queue: the program's byte count plus what user space
-//    forwarded must equal what entered dst since promotion (net::bytes_queued_ever). Until
-//    then a 1 ms timer re-checks; the kernel's backlog retries within a jiffy.
+//    received before it is in dst's send queue: once src has settled (net::settle_receive: the
+//    wakeup can come before the program saw the FIN's own segment), the program's byte count
+//    plus what user space forwarded must equal what entered dst since promotion
+//    (net::bytes_queued_ever). Until then a 1 ms timer re-checks; the kernel's backlog retries
+//    within a jiffy.
 //  - ERR (a reset): forwarded as a reset, as on the splice path.
 //  - The idle timeout and the byte counters come from the program's per-direction counters,
 //    read when the connection's wheel timer fires (at most every kSockmapLookMs).
@@ -55,15 +57,21 @@ constexpr uint8_t bit(bool c2b) noexcept { return c2b ? 1 : 2; }
 
 }  // namespace
 
+bool Worker::promotable(const Connection& c) const noexcept {
+  if (sockmap_ == nullptr || c.sockmap || c.promote_blocked || !buffers_.valid()) return false;
+  const lb::ListenerView& listener = c.snapshot->listeners[c.listener];
+  return listener.sockmap && c.bytes_c2b + c.bytes_b2c >= listener.sockmap_promote_after;
+}
+
 bool Worker::start_promotion(uint32_t slot, Dir dir) noexcept {
   Connection& c = conn(slot);
-  if (sockmap_ == nullptr || c.promote_blocked || !buffers_.valid()) return false;
-  const lb::ListenerView& listener = c.snapshot->listeners[c.listener];
-  if (!listener.sockmap || c.bytes_c2b + c.bytes_b2c < listener.sockmap_promote_after) return false;
+  if (!promotable(c)) return false;
   if (c.c2b.src_eof || c.b2c.src_eof || c.c2b.done || c.b2c.done) {
     c.promote_blocked = true;  // half-closed: the FIN rules are simpler in user space
     return false;
   }
+  // Neither source may hold a partly read skb; the next quiet moment will do.
+  if (c.c2b.partial || c.b2c.partial) return false;
   // The other direction must be waiting for bytes too; if it is moving some, try again when
   // it goes quiet (it comes through arm_readable then).
   const Op other = dir == Dir::c2b ? c.b2c_wait : c.c2b_wait;
@@ -74,6 +82,7 @@ bool Worker::start_promotion(uint32_t slot, Dir dir) noexcept {
     return false;
   }
   c.promote_pending = true;
+  c.promote_since_ms = now_ms_;
   io_uring_sqe* sqe = ring_.get_sqe();
   io_uring_prep_cancel64(sqe, encode(other, slot, c.generation), 0);
   io_uring_sqe_set_data64(sqe, encode(Op::cancel, slot, c.generation));
@@ -84,14 +93,21 @@ bool Worker::start_promotion(uint32_t slot, Dir dir) noexcept {
 
 void Worker::park(uint32_t slot, Dir dir) noexcept {
   Connection& c = conn(slot);
+  // A direction whose cancel lost the race to a completion, then read on, may have stopped
+  // inside an skb: not now.
+  if ((dir == Dir::c2b ? c.c2b : c.b2c).partial) {
+    abort_promotion(slot, /*retry=*/true);
+    arm_readable(slot, dir);
+    return;
+  }
   c.parked |= bit(dir == Dir::c2b);
   if (c.parked == 3) promote(slot);
 }
 
-void Worker::abort_promotion(uint32_t slot) noexcept {
+void Worker::abort_promotion(uint32_t slot, bool retry) noexcept {
   Connection& c = conn(slot);
   c.promote_pending = false;
-  c.promote_blocked = true;
+  c.promote_blocked = !retry;
   const uint8_t parked = std::exchange(c.parked, 0);
   if (parked & bit(true)) arm_readable(slot, Dir::c2b);
   if (parked & bit(false)) arm_readable(slot, Dir::b2c);
@@ -311,8 +327,10 @@ void Worker::sm_try_finish(uint32_t slot, Dir dir) noexcept {
   // User mode still reading or sending: its RECV returns 0 after the last passed byte and
   // comes back here.
   if (sd.user && ((c2b ? c.c2b_wait : c.b2c_wait) != Op{} || (c2b ? c.c2b_copy : c.b2c_copy).held())) return;
+  // The RDHUP that brought us here may have overtaken the program's run on the FIN's segment.
   sockmap::DirState st{};
-  if (sockmap_->read_state(sd.src_cookie, st) != 0) {
+  if (net::settle_receive(c2b ? c.client.get() : c.backend.get()) != 0 ||
+      sockmap_->read_state(sd.src_cookie, st) != 0) {
     begin_close(slot, /*reset=*/true);
     return;
   }
@@ -405,13 +423,16 @@ void Worker::sm_idle_check(uint32_t slot) noexcept {
 void Worker::sm_expire_promotions() noexcept {
   std::erase_if(promoting_, [this](const Promoting& p) {
     Connection& c = conn(p.slot);
-    if (c.generation != p.generation || c.state != ConnState::forwarding || !c.promote_pending) return true;
+    if (c.generation != p.generation || c.state != ConnState::forwarding || !c.promote_pending ||
+        c.promote_since_ms != p.since_ms) {
+      return true;  // finished, or an earlier attempt's entry (a retry is tracked by its own)
+    }
     if (now_ms_ < p.since_ms + kPromotionPatienceMs) return false;
     log::debug("sockmap_promotion_expired", {{"worker", id_}, {"slot", p.slot}, {"parked", c.parked},
                                              {"c2b_wait", static_cast<int>(c.c2b_wait)},
                                              {"b2c_wait", static_cast<int>(c.b2c_wait)}});
     WorkerStats::add(stats_.sockmap_fallbacks);
-    abort_promotion(p.slot);
+    abort_promotion(p.slot, /*retry=*/false);
     return true;
   });
 }

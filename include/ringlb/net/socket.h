@@ -48,6 +48,14 @@ uint64_t socket_cookie(int fd) noexcept;
 // (no FIN received or sent), which is what a SOCKHASH insert requires.
 int64_t bytes_queued_ever(int fd, bool* established = nullptr) noexcept;
 
+// Returns once the kernel has finished with every segment fd has received so far, the sockmap
+// verdict program run from its data_ready included: it takes and drops the socket lock (one
+// TCP_INFO read), which the receive softirq, or the owner processing its backlog, holds from
+// queueing a segment to data_ready. A FIN wakes RDHUP pollers in tcp_fin(), before
+// data_ready hands that segment's bytes to the program, so a worker woken by it can otherwise
+// read the program's counters short of the FIN's own data. 0, or -1 on error.
+int settle_receive(int fd) noexcept;
+
 int peer_address(int fd, Address& out) noexcept;
 int local_address(int fd, Address& out) noexcept;
 

@@ -20,6 +20,11 @@ struct Direction {
   uint32_t in_pipe = 0;  // bytes spliced into the pipe and not yet out of it
   bool src_eof = false;  // src returned 0 (peer's FIN seen)
   bool done = false;     // FIN forwarded to dst: this direction is finished
+  // The last read from src may have stopped inside an skb: only a read that found src empty
+  // (EAGAIN), or one shorter than what it asked for from a plain recv, proves otherwise. The
+  // sockmap promotion needs that proof: the kernel hands a socket's queued skbs to the verdict
+  // program whole, so the read part of a partly read skb would be forwarded twice.
+  bool partial = false;
 };
 
 enum class Want : uint8_t {
@@ -39,8 +44,10 @@ struct PumpResult {
 
 // Moves as much as it can without blocking, up to a fairness budget (kMaxBytesPerCall),
 // and says what it is waiting for. When it stops on `readable`, `more` or `done`, the pipe is
-// back in the pool.
-PumpResult pump(Direction& dir, int src, int dst, PipePool& pool) noexcept;
+// back in the pool. A read shorter than the pipe normally ends the call (src very likely has
+// no more, and the wait costs less than the EAGAIN); with `prove_drained` it reads on until
+// src says EAGAIN, so that `readable` leaves dir.partial false.
+PumpResult pump(Direction& dir, int src, int dst, PipePool& pool, bool prove_drained = false) noexcept;
 
 // 1 MiB per call, then the direction yields to the other connections (HAProxy's tune.bufsize
 // x tune.maxpollevents spirit: one connection cannot monopolise a worker).

@@ -85,6 +85,7 @@ struct Connection {
   bool promote_blocked = false;  // never promote this one (a FIN came first, or it failed)
   bool check_armed = false;      // a sockmap_check timer is in flight
   uint8_t parked = 0;            // bit per Dir: quiet, nothing in flight, waiting for promotion
+  uint64_t promote_since_ms = 0;  // when the pending promotion started (one per attempt)
   Op c2b_wait{};                 // the readable-wait in flight per direction (RECV or POLLIN), or 0
   Op b2c_wait{};
   uint32_t pool = 0;
@@ -198,9 +199,14 @@ class Worker {
   void on_send(uint32_t slot, Dir dir, int res) noexcept;
   void release_copy_buffer(Connection& c, Dir dir) noexcept;
   // The sockmap path (sockmap.cpp).
+  // Eligible for the sockmap path now: its listener promotes, it moved enough, nothing ruled
+  // it out.
+  bool promotable(const Connection& c) const noexcept;
   bool start_promotion(uint32_t slot, Dir dir) noexcept;
   void park(uint32_t slot, Dir dir) noexcept;
-  void abort_promotion(uint32_t slot) noexcept;
+  // Gives a started promotion up and re-arms the parked directions; unless `retry`, this
+  // connection is never tried again.
+  void abort_promotion(uint32_t slot, bool retry) noexcept;
   void promote(uint32_t slot) noexcept;
   void arm_watch(uint32_t slot, bool client, unsigned events) noexcept;
   void on_watch(uint32_t slot, bool client, int res) noexcept;
