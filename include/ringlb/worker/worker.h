@@ -1,4 +1,4 @@
-// Worker: one thread, one io_uring (SINGLE_ISSUER | DEFER_TASKRUN), one SO_REUSEPORT listener
+// Worker: one thread, one io_uring (SINGLE_ISSUER | COOP_TASKRUN), one SO_REUSEPORT listener
 // socket per configured listener. It owns every connection it accepts, from accept to close:
 // picks the backend from the current snapshot, connects through the ring (with a linked
 // timeout and retries on the next candidate), and forwards on the splice path. Nothing on the
