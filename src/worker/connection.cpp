@@ -172,13 +172,17 @@ void Worker::drive(uint32_t slot, Dir dir) noexcept {
 void Worker::on_poll(uint32_t slot, Dir dir, int res) noexcept {
   Connection& c = conn(slot);
   if (c.state != ConnState::forwarding) return;
-  if (res == -ECANCELED && c.promote_pending) {  // a readable-wait cancelled to promote
-    park(slot, dir);
+  if (res == -ECANCELED && !c.sockmap) {  // a readable-wait cancelled to promote
+    if (c.promote_pending) {
+      park(slot, dir);
+    } else {
+      arm_readable(slot, dir);  // the promotion was given up meanwhile
+    }
     return;
   }
   if (c.sockmap) {  // user mode found no copy buffer and waited for bytes: RECV again
     if (res < 0) {
-      begin_close(slot, /*reset=*/true);
+      close_reset(slot, dir, /*at_source=*/true);
     } else {
       arm_readable(slot, dir);
     }

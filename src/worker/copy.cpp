@@ -71,8 +71,12 @@ void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
     sm_on_recv(slot, dir, res);
     return;
   }
-  if (res == -ECANCELED && c.promote_pending) {  // cancelled to promote: quiet now
-    park(slot, dir);
+  if (res == -ECANCELED) {  // cancelled to promote: quiet now (or wait again, if it was given up)
+    if (c.promote_pending) {
+      park(slot, dir);
+    } else {
+      arm_readable(slot, dir);
+    }
     return;
   }
   if (res == 0 && c.promote_pending) abort_promotion(slot, /*retry=*/false);  // a FIN first: stay in user space
