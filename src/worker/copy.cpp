@@ -92,17 +92,25 @@ void Worker::on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
     drive(slot, dir);
     return;
   }
-  if (res == -ENOBUFS) {  // every buffer is in flight elsewhere: this read takes the splice path
-    WorkerStats::add(stats_.copy_buffer_waits);
-    if (c.promote_pending) {  // nothing was read (the buffer is picked first): quiet
-      park(slot, dir);
-      return;
-    }
+  if ((res == -ENOBUFS || res == -EAGAIN) && c.promote_pending) {  // nothing was read: quiet
+    if (res == -ENOBUFS) WorkerStats::add(stats_.copy_buffer_waits);
+    park(slot, dir);
+    return;
+  }
+  recv_failed(slot, dir, res);
+}
+
+void Worker::recv_failed(uint32_t slot, Dir dir, int res) noexcept {
+  // -ENOBUFS: every buffer is in flight elsewhere. -EAGAIN: io_uring stopped retrying a RECV
+  // whose wakeups found nothing (its retry cap; a starved worker or spurious POLLIN). Either
+  // way nothing was read: wait for bytes, then try again.
+  if (res == -ENOBUFS || res == -EAGAIN) {
+    if (res == -ENOBUFS) WorkerStats::add(stats_.copy_buffer_waits);
     arm_wait_poll(slot, dir);
     return;
   }
   // ECONNRESET and friends: forward it as a reset.
-  log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
+  log::debug("connection_reset", {{"worker", id_}, {"direction", dir == Dir::c2b ? "c2b" : "b2c"},
                                   {"error", log::errno_name(-res)}});
   close_reset(slot, dir, /*at_source=*/true);
 }
@@ -129,6 +137,10 @@ void Worker::on_send(uint32_t slot, Dir dir, int res) noexcept {
   }
   if (c.sockmap) {
     sm_on_send(slot, dir, res);
+    return;
+  }
+  if (res == -EAGAIN) {  // io_uring gave up retrying after wakeups that found no room: again
+    send_copy(slot, dir);
     return;
   }
   if (res <= 0) {  // EPIPE, ECONNRESET: the destination is gone; 0 does not happen for len > 0

@@ -234,9 +234,17 @@ void Worker::sm_on_recv(uint32_t slot, Dir dir, int res) noexcept {
     sm_try_finish(slot, dir);
     return;
   }
-  if (res == -ECANCELED) {  // the program resumed: unless something was passed since, done
+  if (res == -ECANCELED || res == -EAGAIN) {
+    // -ECANCELED: the tick saw the program resume. -EAGAIN: io_uring stopped retrying a RECV
+    // woken again and again for nothing (every skb the program redirects wakes src's POLLIN
+    // waiters). Either way: done once the program redirects again and nothing passed is left,
+    // else wait for the passed bytes again.
     sockmap::DirState st{};
-    if (sockmap_->read_state(sd.src_cookie, st) == 0 && st.passed > sd.user_bytes) {
+    if (sockmap_->read_state(sd.src_cookie, st) != 0) {
+      begin_close(slot, /*reset=*/true);
+      return;
+    }
+    if (st.paused || st.passed > sd.user_bytes) {
       sd.cancelling = false;
       arm_readable(slot, dir);
       return;
@@ -246,14 +254,7 @@ void Worker::sm_on_recv(uint32_t slot, Dir dir, int res) noexcept {
     --sockmap_user_dirs_;
     return;
   }
-  if (res == -ENOBUFS) {
-    WorkerStats::add(stats_.copy_buffer_waits);
-    arm_wait_poll(slot, dir);
-    return;
-  }
-  log::debug("connection_reset", {{"worker", id_}, {"direction", c2b ? "c2b" : "b2c"},
-                                  {"error", log::errno_name(-res)}});
-  close_reset(slot, dir, /*at_source=*/true);
+  recv_failed(slot, dir, res);
 }
 
 // Sends the buffer a user-mode RECV filled, once the in-kernel backlog ahead of it is in dst.
@@ -280,6 +281,10 @@ void Worker::sm_on_send(uint32_t slot, Dir dir, int res) noexcept {
   const bool c2b = dir == Dir::c2b;
   SockmapDir& sd = c2b ? c.c2b_sm : c.b2c_sm;
   CopyBuffer& b = c2b ? c.c2b_copy : c.b2c_copy;
+  if (res == -EAGAIN) {  // see on_send
+    send_copy(slot, dir);
+    return;
+  }
   if (res <= 0) {
     release_copy_buffer(c, dir);
     close_reset(slot, dir, /*at_source=*/false);
@@ -437,14 +442,16 @@ void Worker::sm_expire_promotions() noexcept {
   });
 }
 
-// Once per tick: if the program counted a pause for this worker, or a direction is in user
-// mode, look at every promoted connection's state. Pauses are rare (a reader slower than its
-// writer by sockmap_max_lag), so this walk is rare too.
+// Once per tick: if the program counted a pause for this worker, look at every promoted
+// connection's state; while directions are in user mode, look at theirs (has the program
+// resumed?). Pauses are rare (a reader slower than its writer by sockmap_max_lag), so the
+// full walk, one map read per direction, is rare too.
 void Worker::sm_scan_pauses() noexcept {
   if (sockmap_ == nullptr) return;
   if (!promoting_.empty()) sm_expire_promotions();
   const uint64_t pauses = sockmap_->pauses(id_);
-  if (pauses == sockmap_pauses_seen_ && sockmap_user_dirs_ == 0) return;
+  const bool new_pauses = pauses != sockmap_pauses_seen_;
+  if (!new_pauses && sockmap_user_dirs_ == 0) return;
   sockmap_pauses_seen_ = pauses;
   for (size_t ci = 0; ci < chunks_.size(); ++ci) {
     for (uint32_t i = 0; i < kChunk; ++i) {
@@ -454,6 +461,7 @@ void Worker::sm_scan_pauses() noexcept {
         if (c.state != ConnState::forwarding || !c.sockmap) break;
         SockmapDir& sd = dir == Dir::c2b ? c.c2b_sm : c.b2c_sm;
         if ((dir == Dir::c2b ? c.c2b : c.b2c).done) continue;
+        if (!new_pauses && !sd.user) continue;  // only a new pause can have touched this one
         sockmap::DirState st{};
         if (sockmap_->read_state(sd.src_cookie, st) != 0) continue;
         if (!sd.user) {

@@ -195,6 +195,9 @@ class Worker {
   void arm_readable(uint32_t slot, Dir dir) noexcept;
   void arm_wait_poll(uint32_t slot, Dir dir) noexcept;  // POLLIN on the source, as a readable-wait
   void on_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept;
+  // A RECV that failed: nothing read (-ENOBUFS, -EAGAIN: POLL for bytes, then RECV again), or
+  // the source is gone (forwarded as a reset).
+  void recv_failed(uint32_t slot, Dir dir, int res) noexcept;
   void send_copy(uint32_t slot, Dir dir) noexcept;
   void on_send(uint32_t slot, Dir dir, int res) noexcept;
   void release_copy_buffer(Connection& c, Dir dir) noexcept;
