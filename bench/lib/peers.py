@@ -205,10 +205,11 @@ stream {{
 
 
 def start_ringlb(procs: Processes, tmp: str, binary: str, threads: int, backends: list[int],
-                 datapath: str) -> Target:
+                 datapath: str, promote_after: str | None = None) -> Target:
     port = free_port()
     name = f"ringlb-{datapath}"
     servers = "\n".join(f'[[pools.gateways.backends]]\naddress = "127.0.0.1:{p}"\n' for p in backends)
+    promote = f'sockmap_promote_after = "{promote_after}"' if promote_after and datapath == "sockmap" else ""
     conf = f"""
 [global]
 workers = {threads}
@@ -218,6 +219,7 @@ bind = "127.0.0.1:{port}"
 pool = "gateways"
 datapath = "{datapath}"
 backlog = 4096
+{promote}
 [pools.gateways]
 hash = "client_ip"
 idle_timeout = "10m"
