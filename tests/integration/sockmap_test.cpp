@@ -199,7 +199,7 @@ uint64_t mem_available_kib() {
 }
 
 // How long the slow phase lasts: 60 s as the issue asks; RINGLB_IT_SLOW_READER_SECONDS
-// shortens it while developing.
+// shortens it (the sanitizer build's meson test sets 20).
 int slow_phase_seconds() {
   const char* v = std::getenv("RINGLB_IT_SLOW_READER_SECONDS");
   return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : 60;
