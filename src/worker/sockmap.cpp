@@ -312,6 +312,9 @@ void Worker::sm_on_send(uint32_t slot, Dir dir, int res) noexcept {
     begin_close(slot, /*reset=*/true);
     return;
   }
+  // A cancel the tick sent for the RECV that just completed found nothing; the next tick may
+  // cancel the new one (a late cancel that hits it anyway is handled in sm_on_recv).
+  sd.cancelling = false;
   arm_readable(slot, dir);
 }
 
