@@ -1,6 +1,6 @@
-// socket_cookie, bytes_queued_ever and settle_receive (see socket.h). A translation unit of its own because
-// it needs <linux/tcp.h>'s struct tcp_info (tcpi_bytes_sent and friends are newer than glibc's copy), which
-// cannot be included next to <netinet/tcp.h>.
+// socket_cookie, bytes_queued_ever and settle_receive (see socket.h). A translation unit of
+// its own because it needs <linux/tcp.h>'s struct tcp_info (tcpi_bytes_sent and friends are
+// newer than glibc's copy), which cannot be included next to <netinet/tcp.h>.
 #include <linux/tcp.h>
 #include <sys/socket.h>
 
