@@ -22,6 +22,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Redirected bytes after which the lag accounting is rebased (see below): well under the 4 GiB
+ * a u32 sequence delta can hold, with lag_limit (at most 1 GiB) on top. */
+#define REBASE_BYTES (1ULL << 30)
+
 /* Only the fields we read; CO-RE relocates their offsets against the running kernel's BTF. */
 struct tcp_sock {
   __u32 write_seq;
@@ -107,6 +111,13 @@ int ringlb_verdict(struct __sk_buff *skb) {
   if (lag + len > ctl->lag_limit) goto pause;
 
   if (bpf_sk_redirect_hash(skb, &peers, &cookie, 0) != SK_PASS) goto pause;
+  /* snd_una - base_una is a u32 delta: rebase before it could wrap (4 GiB acknowledged), or a
+   * long stream would see a false lag and pause. The lag carries over in base_queued. */
+  if (st->bytes - st->base_bytes >= REBASE_BYTES) {
+    st->base_bytes = st->bytes;
+    st->base_una = snd_una;
+    st->base_queued = lag > 0 ? (__u32)lag : 0;
+  }
   st->bytes += len;
   st->packets += 1;
   return SK_PASS;
