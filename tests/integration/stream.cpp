@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -27,6 +28,9 @@ struct LegState {
   bool send_done = false;
   bool recv_done = false;
 };
+
+// ", first wrong byte at N: ..." naming where the bytes found there come from.
+std::string mismatch_origin(const DuplexLeg& leg, const DuplexResult& r);
 
 }  // namespace
 
@@ -69,9 +73,53 @@ std::string pattern_string(uint64_t seed, uint64_t offset, size_t n) {
 }
 
 std::string DuplexResult::describe(const DuplexLeg& leg) const {
-  return fmt::format("sent {}/{} ({}), received {}/{} ending {}{}", sent, leg.send_len, to_string(send_end),
-                     received, leg.recv_len, to_string(end), mismatch ? ", DATA MISMATCH" : "");
+  std::string s = fmt::format("sent {}/{} ({}), received {}/{} ending {}", sent, leg.send_len, to_string(send_end),
+                              received, leg.recv_len, to_string(end));
+  if (mismatch) s += ", DATA MISMATCH" + mismatch_origin(leg, *this);
+  return s;
 }
+
+namespace {
+
+// Records the first wrong byte of a received chunk `data[0..got)` whose first `checked` bytes
+// were compared with stream `seed` at r.received (bytes past `checked` are beyond the stream).
+void note_first_bad(uint64_t seed, DuplexResult& r, const uint8_t* data, size_t got, size_t checked) {
+  std::vector<uint8_t> expect(checked);
+  pattern_fill(seed, r.received, expect.data(), checked);
+  size_t j = 0;
+  while (j < checked && expect[j] == data[j]) ++j;  // j == checked: the extra bytes past the end
+  r.first_bad = r.received + j;
+  r.bad_sample.assign(reinterpret_cast<const char*>(data) + j, std::min<size_t>(32, got - j));
+}
+
+// Where in stream `seed` [from, to) the sample occurs, searching a generated copy.
+std::optional<uint64_t> find_in_stream(uint64_t seed, uint64_t from, uint64_t to, const std::string& sample) {
+  if (to <= from || sample.size() < 16) return std::nullopt;
+  std::string hay = pattern_string(seed, from, static_cast<size_t>(to - from));
+  const size_t at = hay.find(sample);
+  if (at == std::string::npos) return std::nullopt;
+  return from + at;
+}
+
+std::string mismatch_origin(const DuplexLeg& leg, const DuplexResult& r) {
+  if (r.first_bad == UINT64_MAX) return "";
+  std::string s = fmt::format(", first wrong byte at {}", r.first_bad);
+  if (r.bad_sample.size() < 16) return s + " (too few bytes after it to trace)";
+  constexpr uint64_t kWindow = 64ull << 20;  // how far around it, and into the other stream, to look
+  const uint64_t lo = r.first_bad > kWindow ? r.first_bad - kWindow : 0;
+  if (auto at = find_in_stream(leg.recv_seed, lo, std::min(leg.recv_len, r.first_bad + kWindow), r.bad_sample)) {
+    if (*at < r.first_bad) return s + fmt::format(": a repeat of this stream's bytes from {} ({} back)", *at, r.first_bad - *at);
+    return s + fmt::format(": this stream's bytes from {} ({} skipped)", *at, *at - r.first_bad);
+  }
+  if (leg.send_seed != leg.recv_seed) {
+    if (auto at = find_in_stream(leg.send_seed, 0, std::min(leg.send_len, 4 * kWindow), r.bad_sample)) {
+      return s + fmt::format(": the bytes this side sent, from offset {}", *at);
+    }
+  }
+  return s + ": bytes from neither stream near there";
+}
+
+}  // namespace
 
 std::vector<DuplexResult> run_duplex(const std::vector<DuplexLeg>& legs, Deadline d) {
   const size_t n = legs.size();
@@ -126,6 +174,7 @@ std::vector<DuplexResult> run_duplex(const std::vector<DuplexLeg>& legs, Deadlin
             const uint64_t want = leg.recv_len > res[i].received ? leg.recv_len - res[i].received : 0;
             const uint64_t check = std::min(g, want);
             if (!pattern_matches(leg.recv_seed, res[i].received, buf.data(), check) || g > want) {
+              if (!res[i].mismatch) note_first_bad(leg.recv_seed, res[i], buf.data(), g, check);
               res[i].mismatch = true;
             }
             res[i].received += g;

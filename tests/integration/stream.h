@@ -38,10 +38,16 @@ struct DuplexResult {
   bool mismatch = false;   // a received byte differed from the stream, or too many came
   Outcome end = Outcome::kTimeout;  // how the receive side ended: kEof is the good end
   Outcome send_end = Outcome::kTimeout;  // kOk once everything was sent
+  // The first received byte that was wrong (offset in the receive stream), and up to 32 bytes
+  // from there, so describe() can tell where they came from.
+  uint64_t first_bad = UINT64_MAX;
+  std::string bad_sample;
   bool ok(const DuplexLeg& leg) const {
     return !mismatch && end == Outcome::kEof && send_end == Outcome::kOk && sent == leg.send_len &&
            received == leg.recv_len;
   }
+  // One line; for a mismatch it names the first wrong byte and where its bytes came from (a
+  // repeat or skip of this stream, or the stream going the other way).
   std::string describe(const DuplexLeg& leg) const;
 };
 
