@@ -12,7 +12,12 @@
  *    would exceed lag_limit; while
  *    paused it passes skbs to src (charged there, so the window closes) and user space forwards
  *    them. A pause ends when user space asks for it AND has consumed every passed byte, decided
- *    here at an skb boundary, so bytes can never overtake each other.
+ *    here at an skb boundary, so bytes can never overtake each other;
+ *  - tcp_read_skb(), which feeds this program, hands on whole skbs from src's receive queue, and
+ *    TCP queues a retransmitted segment that partly overlaps bytes already received without
+ *    trimming its head (tcp_recvmsg and splice skip that head by copied_seq; tcp_read_skb does
+ *    not look). Forwarded as is, the overlap reaches dst twice. The program tracks src's next
+ *    sequence number itself and cuts such a head off (bpf_skb_adjust_room) before anything else.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -30,7 +35,20 @@ char LICENSE[] SEC("license") = "GPL";
 struct tcp_sock {
   __u32 write_seq;
   __u32 snd_una;
+  __u32 copied_seq;
 } __attribute__((preserve_access_index));
+
+/* The kernel's skb, for TCP_SKB_CB(skb)->seq: struct tcp_skb_cb starts with the u32 seq. */
+struct sk_buff {
+  char cb[48];
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* bpf_skb_adjust_room moves at most 0xfff bytes a call on an sk_skb. */
+#define TRIM_STEP 4095
+/* Calls allowed per skb: 1 MiB, well over any skb TCP builds (64 KiB, or 512 KiB with BIG TCP). */
+#define TRIM_STEPS 256
 
 struct {
   __uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -78,15 +96,62 @@ static __always_inline int peer_seqs(__u64 *cookie, __u32 *write_seq, __u32 *snd
   return ok;
 }
 
+/* Cuts the first n bytes off the skb's payload. */
+static __always_inline int trim_head(struct __sk_buff *skb, __u32 n) {
+  for (int i = 0; i < TRIM_STEPS && n > 0; i++) {
+    const __u32 step = n > TRIM_STEP ? TRIM_STEP : n;
+    if (bpf_skb_adjust_room(skb, -(__s32)step, 0, 0) != 0) return -1;
+    n -= step;
+  }
+  return n == 0 ? 0 : -1;
+}
+
+/* src's copied_seq: before the first skb reaches the program, the next byte user space would
+ * have read. */
+static __always_inline int src_copied_seq(struct __sk_buff *skb, __u32 *out) {
+  struct bpf_sock *sk = skb->sk;
+  if (!sk) return -1;
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+  if (!tp) return -1;
+  *out = BPF_CORE_READ(tp, copied_seq);
+  return 0;
+}
+
+static __always_inline void tell_worker(const struct ringlb_dir_control *ctl) {
+  __u32 w = ctl->worker;
+  __u64 *count = bpf_map_lookup_elem(&pauses, &w);
+  if (count) __sync_fetch_and_add(count, 1);
+}
+
 SEC("sk_skb/stream_verdict")
 int ringlb_verdict(struct __sk_buff *skb) {
-  const __u32 len = skb->len;
-  if (len == 0) return SK_DROP;
+  if (skb->len == 0) return SK_DROP;
 
   __u64 cookie = bpf_get_socket_cookie(skb);
   struct ringlb_dir_control *ctl = bpf_map_lookup_elem(&control, &cookie);
   struct ringlb_dir_state *st = bpf_map_lookup_elem(&state, &cookie);
   if (!ctl || !st) return SK_PASS;
+  if (st->broken) return SK_DROP;  /* the worker resets the connection */
+
+  /* Bytes this skb repeats (see the top): cut them. */
+  const struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+  const __u32 seq = *(const __u32 *)&kskb->cb[0];
+  if (!st->seq_known) {
+    if (src_copied_seq(skb, &st->next_seq) != 0) st->next_seq = seq;
+    st->seq_known = 1;
+  }
+  const __u32 end_seq = seq + skb->len;
+  const __s32 repeated = (__s32)(st->next_seq - seq);
+  if (repeated > 0) {
+    if ((__s32)(end_seq - st->next_seq) <= 0) {  /* all of it: nothing new */
+      st->trimmed += skb->len;
+      return SK_DROP;
+    }
+    if (trim_head(skb, (__u32)repeated) != 0) goto broken;
+    st->trimmed += (__u32)repeated;
+  }
+  st->next_seq = end_seq;
+  const __u32 len = skb->len;
 
   __u32 write_seq = 0, snd_una = 0;
   const int have_peer = peer_seqs(&cookie, &write_seq, &snd_una) == 0;
@@ -125,10 +190,14 @@ int ringlb_verdict(struct __sk_buff *skb) {
 pause:
   st->paused = 1;
   st->epoch += 1;
-  __u32 w = ctl->worker;
-  __u64 *count = bpf_map_lookup_elem(&pauses, &w);
-  if (count) __sync_fetch_and_add(count, 1);
+  tell_worker(ctl);
 pass:
   st->passed += len;
   return SK_PASS;
+
+broken:
+  /* The stream can no longer be forwarded exactly: stop it here, and let the worker reset. */
+  st->broken = 1;
+  tell_worker(ctl);
+  return SK_DROP;
 }

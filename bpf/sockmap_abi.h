@@ -43,6 +43,12 @@ struct ringlb_dir_state {
   ringlb_u32 base_queued;  /* dst's write_seq - snd_una then: bytes it still had to deliver */
   ringlb_u32 paused;       /* 1: redirecting stopped; the skbs stay on src for user space */
   ringlb_u32 epoch;        /* pauses so far; the current pause is number `epoch` */
+  ringlb_u64 trimmed;      /* bytes cut from the head of skbs that repeated bytes already
+                              handed on (a retransmission overlapping what src had received) */
+  ringlb_u32 next_seq;     /* src's TCP sequence number of the next byte not yet handed on */
+  ringlb_u32 seq_known;    /* 1: next_seq is set (from src's copied_seq at the first skb) */
+  ringlb_u32 broken;       /* 1: an overlap could not be cut; user space must reset */
+  ringlb_u32 pad;
 };
 
 #endif

@@ -467,6 +467,11 @@ void Worker::sm_scan_pauses() noexcept {
         if (!new_pauses && !sd.user) continue;  // only a new pause can have touched this one
         sockmap::DirState st{};
         if (sockmap_->read_state(sd.src_cookie, st) != 0) continue;
+        if (st.broken) {  // the program could not cut a repeated head: the stream is not exact
+          log::warn("sockmap_stream_broken", {{"worker", id_}, {"slot", slot}, {"direction", dir == Dir::c2b ? "c2b" : "b2c"}});
+          close_reset(slot, dir, /*at_source=*/true);
+          break;
+        }
         if (!sd.user) {
           if (st.passed > sd.user_bytes) sm_enter_user(slot, dir);
           continue;
@@ -495,6 +500,11 @@ void Worker::sm_forget(Connection& c) noexcept {
       const bool c2b = sd == &c.c2b_sm;
       WorkerStats::add(c2b ? stats_.bytes_c2b : stats_.bytes_b2c, st.bytes - sd->seen_bytes);
       (c2b ? c.bytes_c2b : c.bytes_b2c) += st.bytes - sd->seen_bytes;
+    }
+    if (st.trimmed > 0) {
+      WorkerStats::add(stats_.sockmap_repeated_bytes, st.trimmed);
+      log::debug("sockmap_repeated_bytes", {{"worker", id_}, {"direction", sd == &c.c2b_sm ? "c2b" : "b2c"},
+                                            {"bytes", st.trimmed}});
     }
     if (sd->user) --sockmap_user_dirs_;
   }

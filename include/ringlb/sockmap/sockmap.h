@@ -20,6 +20,9 @@ namespace ringlb::sockmap {
 
 using DirState = ringlb_dir_state;
 using DirControl = ringlb_dir_control;
+// The program (clang -target bpf) lays these out on its own: no padding may differ.
+static_assert(sizeof(DirState) == 5 * 8 + 8 * 4, "ringlb_dir_state: 5 u64 and 8 u32, no holes");
+static_assert(sizeof(DirControl) == 8 + 4 * 4, "ringlb_dir_control: 1 u64 and 4 u32, no holes");
 
 class Sockmap {
  public:

@@ -37,7 +37,9 @@ namespace ringlb::worker {
   X(sockmap_fallbacks, "sockmap_fallbacks_total", "",                                                      \
     "promotions that failed or gave up; the connection stayed in user space")                              \
   X(sockmap_pauses, "sockmap_pauses_total", "",                                                            \
-    "times a sockmap direction reached sockmap_max_lag and user space forwarded for it")
+    "times a sockmap direction reached sockmap_max_lag and user space forwarded for it")                   \
+  X(sockmap_repeated_bytes, "sockmap_repeated_bytes_total", "",                                            \
+    "bytes of retransmitted segments that repeated bytes already forwarded, cut by the sockmap program")
 
 // Gauges, same shape: a worker raises and lowers them.
 #define RINGLB_WORKER_GAUGES(X)                                                                  \
