@@ -1,6 +1,7 @@
 // Socket helpers (see socket.h).
 #include "ringlb/net/socket.h"
 
+#include <algorithm>
 #include <errno.h>
 #include <fmt/format.h>
 #include <netinet/tcp.h>
@@ -54,6 +55,11 @@ void set_nodelay(int fd) noexcept {
 void set_linger_reset(int fd) noexcept {
   const linger lg{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+int set_receive_buffer(int fd, uint32_t bytes) noexcept {
+  const int half = static_cast<int>(std::max<uint32_t>(bytes / 2, 1));  // the kernel doubles it
+  return ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &half, sizeof half) == 0 ? 0 : -errno;
 }
 
 rlim_t raise_nofile_limit() noexcept {

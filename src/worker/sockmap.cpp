@@ -132,8 +132,16 @@ void Worker::promote(uint32_t slot) noexcept {
     rc = -EPIPE;  // a FIN arrived while parking: the kernel would refuse the insert anyway
   } else if (c.c2b_sm.src_cookie != 0 && c.b2c_sm.src_cookie != 0 && c.c2b_sm.dst_base >= 0 &&
              c.b2c_sm.dst_base >= 0) {
-    rc = sockmap_->promote(client, c.c2b_sm.src_cookie, backend, c.b2c_sm.src_cookie,
-                           c.snapshot->listeners[c.listener].sockmap_max_lag, id_);
+    // What a pause can pin on its source is that socket's receive buffer (the skbs passed to
+    // user space are charged there), and autotuning grows it towards net.ipv4.tcp_rmem's
+    // maximum (32 MiB here) while the program keeps it empty. Fix both at half the lag bound,
+    // so a paused direction holds at most about 1.5 x sockmap_max_lag in this process's
+    // sockets (a window of ~1 MiB by default: ample for backends nearby; a far client's
+    // upload on one connection is capped near 1 MiB per round trip).
+    const uint32_t max_lag = c.snapshot->listeners[c.listener].sockmap_max_lag;
+    net::set_receive_buffer(client, max_lag / 2);
+    net::set_receive_buffer(backend, max_lag / 2);
+    rc = sockmap_->promote(client, c.c2b_sm.src_cookie, backend, c.b2c_sm.src_cookie, max_lag, id_);
   }
   if (rc == sockmap::Sockmap::kHalfPromoted) {
     // Only the backend is in the map (the client's FIN raced the insert). Both directions run

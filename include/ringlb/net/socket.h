@@ -34,6 +34,11 @@ void set_nodelay(int fd) noexcept;
 // Makes the next close() send RST instead of FIN (SO_LINGER {1, 0}): how a reset is forwarded.
 void set_linger_reset(int fd) noexcept;
 
+// Fixes fd's receive buffer at `bytes` of kernel memory (SO_RCVBUF, which also turns the
+// kernel's autotuning off for this socket; the kernel caps it at 2 x net.core.rmem_max).
+// Returns 0 or -errno.
+int set_receive_buffer(int fd, uint32_t bytes) noexcept;
+
 // Sets RLIMIT_NOFILE's soft limit to its hard limit; returns the new soft limit.
 rlim_t raise_nofile_limit() noexcept;
 
