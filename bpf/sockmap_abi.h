@@ -48,7 +48,8 @@ struct ringlb_dir_state {
   ringlb_u32 next_seq;     /* src's TCP sequence number of the next byte not yet handed on */
   ringlb_u32 seq_known;    /* 1: next_seq is set (from src's copied_seq at the first skb) */
   ringlb_u32 broken;       /* 1: an overlap could not be cut; user space must reset */
-  ringlb_u32 pad;
+  ringlb_u32 lag_bound;    /* at least the bytes redirected and not yet acknowledged by dst's
+                              peer: the lag when last computed plus what was redirected since */
 };
 
 #endif
