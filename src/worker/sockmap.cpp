@@ -221,6 +221,7 @@ void Worker::sm_enter_user(uint32_t slot, Dir dir) noexcept {
   if (sd.user) return;
   sd.user = true;
   sd.cancelling = false;
+  sd.drained_hold = false;
   log::debug("sockmap_paused", {{"worker", id_}, {"slot", slot}, {"direction", dir == Dir::c2b ? "c2b" : "b2c"}});
   ++sockmap_user_dirs_;
   WorkerStats::add(stats_.sockmap_pauses);
@@ -269,15 +270,20 @@ void Worker::sm_on_recv(uint32_t slot, Dir dir, int res) noexcept {
 void Worker::sm_send(uint32_t slot, Dir dir) noexcept {
   Connection& c = conn(slot);
   SockmapDir& sd = dir == Dir::c2b ? c.c2b_sm : c.b2c_sm;
-  sockmap::DirState st{};
-  if (sockmap_->read_state(sd.src_cookie, st) != 0) {
-    begin_close(slot, /*reset=*/true);
-    return;
-  }
-  if (!sm_drained(c, dir, st)) {
-    sd.send_waiting = true;
-    sm_arm_check(slot);
-    return;
+  if (!sd.drained_hold) {
+    sockmap::DirState st{};
+    if (sockmap_->read_state(sd.src_cookie, st) != 0) {
+      begin_close(slot, /*reset=*/true);
+      return;
+    }
+    if (!sm_drained(c, dir, st)) {
+      sd.send_waiting = true;
+      sm_arm_check(slot);
+      return;
+    }
+    // A RECV returned passed bytes, so the program is paused, and it stays so until a report
+    // of ours covers all it passed: nothing can be redirected ahead of what we send next.
+    sd.drained_hold = true;
   }
   sd.send_waiting = false;
   c.check_ns = 0;
@@ -309,16 +315,21 @@ void Worker::sm_on_send(uint32_t slot, Dir dir, int res) noexcept {
   }
   release_copy_buffer(c, dir);
   // Report the progress; the program resumes at the next skb once this covers all it passed.
+  // A report that does not (the program passed more meanwhile) could never end the pause, so
+  // it is not written: a continuous stream then costs no map write per buffer.
   sockmap::DirState st{};
   if (sockmap_->read_state(sd.src_cookie, st) != 0) {
     begin_close(slot, /*reset=*/true);
     return;
   }
-  const sockmap::DirControl control{sd.user_bytes, st.epoch, c.snapshot->listeners[c.listener].sockmap_max_lag,
-                                    id_, 0};
-  if (sockmap_->write_control(sd.src_cookie, control) != 0) {
-    begin_close(slot, /*reset=*/true);
-    return;
+  if (sd.user_bytes >= st.passed) {
+    const sockmap::DirControl control{sd.user_bytes, st.epoch, c.snapshot->listeners[c.listener].sockmap_max_lag,
+                                      id_, 0};
+    if (sockmap_->write_control(sd.src_cookie, control) != 0) {
+      begin_close(slot, /*reset=*/true);
+      return;
+    }
+    sd.drained_hold = false;  // the program may resume and redirect from the next skb on
   }
   // A cancel the tick sent for the RECV that just completed found nothing; the next tick may
   // cancel the new one (a late cancel that hits it anyway is handled in sm_on_recv).

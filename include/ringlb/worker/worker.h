@@ -67,6 +67,10 @@ struct SockmapDir {
   bool user = false;        // paused: user space forwards what the program passes
   bool cancelling = false;  // the program resumed: the user-space RECV is being cancelled
   bool send_waiting = false;  // a passed buffer waits for the in-kernel backlog to drain
+  // User mode saw the in-kernel backlog drained into dst, and the program cannot have redirected
+  // since: it stays paused until a report of ours covers every byte it passed, and none was
+  // written since. The next passed buffer can be sent without looking again.
+  bool drained_hold = false;
   bool eof = false;         // src's FIN seen: forwarded once everything before it is in dst
 };
 
