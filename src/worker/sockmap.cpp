@@ -25,7 +25,8 @@
 // would pass sockmap_max_lag, and passes the skbs to src instead, where they are charged to the
 // socket so TCP's window closes. Within a tick the worker sees the pause count move, and user
 // space forwards the passed bytes itself: RECV them (tcp_bpf's recvmsg reads the psock queue;
-// splice would not), wait until the backlog ahead of them has drained into dst, SEND, and
+// splice would not), wait until the backlog ahead of them has drained into dst (once per
+// pause: nothing is redirected while it lasts), SEND, and, once that covers every byte passed,
 // report the progress in `control`. The program ends the pause at an skb boundary once user
 // space has consumed every passed byte, so bytes never overtake each other; the worker then
 // cancels its RECV and the kernel carries on.
