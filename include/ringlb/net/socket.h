@@ -47,9 +47,10 @@ rlim_t raise_nofile_limit() noexcept;
 uint64_t socket_cookie(int fd) noexcept;
 
 // Bytes that ever entered fd's send queue, counted from an arbitrary origin fixed for the
-// socket's life (write_seq minus a constant, from one TCP_INFO snapshot). Comparing two
-// readings tells how much was written in between, by anyone (the kernel's sockmap included).
-// Returns -1 on error. `established`, if given, says whether the socket is still ESTABLISHED
+// socket's life (write_seq minus a constant: bytes acknowledged plus SIOCOUTQ, read so that
+// no ACK lands in between). Comparing two readings tells how much was written in between, by
+// anyone (the kernel's sockmap included). Returns -1 on error, or if acknowledgements kept
+// moving while it read (look again later). `established`, if given, says whether the socket is still ESTABLISHED
 // (no FIN received or sent), which is what a SOCKHASH insert requires.
 int64_t bytes_queued_ever(int fd, bool* established = nullptr) noexcept;
 
