@@ -1,11 +1,11 @@
 // A client written segment by segment through a TUN device, to send what no socket API sends:
-// retransmissions that partly overlap bytes the receiver already has, and a gap that an
-// overlapping segment fills. On the sockmap path the verdict program gets whole skbs
-// (tcp_read_skb does not skip a repeated head the way recv and splice do), so the program must
-// cut each repeated head itself; a lossy network produces such segments only rarely (session 5
-// saw 3 corrupt streams in 23 runs of 4 GiB, none in the lossy-netns runs), so this test makes
-// them on purpose. On the splice path the same exchange checks the test itself: the backend
-// must receive every byte once, in order, on both paths.
+// retransmissions that partly overlap bytes the receiver already has, a gap that an overlapping
+// segment fills, a FIN on an overlapping segment. On the sockmap path the verdict program gets
+// whole skbs (tcp_read_skb does not skip a repeated head the way recv and splice do), so it must
+// cut each repeated head itself. A lossy network makes such segments too rarely to test with
+// (dropped segments come back whole, and TCP discards whole duplicates), so this test makes them
+// on purpose. On the splice path the same exchange checks the test itself: on both paths the
+// backend must receive every byte once, in order.
 //
 // It creates a TUN device and gives it an address, so it needs a network namespace of its own:
 // meson runs it through lossy-netns (tests/integration/meson.build). Run in the host's
@@ -122,10 +122,9 @@ class CraftedPeer {
     return false;
   }
 
-  void send_data(uint32_t offset, std::string_view bytes) {
-    send_segment(kPeerIss + 1 + offset, TH_ACK | TH_PUSH, bytes);
+  void send_data(uint32_t offset, std::string_view bytes, bool fin = false) {
+    send_segment(kPeerIss + 1 + offset, static_cast<uint8_t>(TH_ACK | TH_PUSH | (fin ? TH_FIN : 0)), bytes);
   }
-  void send_fin(uint32_t offset) { send_segment(kPeerIss + 1 + offset, TH_ACK | TH_FIN, {}); }
 
   // Reads until the server's FIN (the proxy forwarding the backend's close), then ACKs it so
   // the proxy's socket closes cleanly.
@@ -275,8 +274,10 @@ TEST(CraftedTcp, OverlappingRetransmissionsReachTheBackendOnce) {
   }
 
   // Offsets of the first data byte; the comments give what the receiver already has.
-  const std::string data = pattern(7500);
-  const auto send = [&](uint32_t from, uint32_t to) { peer.send_data(from, std::string_view(data).substr(from, to - from)); };
+  const std::string data = pattern(7600);
+  const auto send = [&](uint32_t from, uint32_t to, bool fin = false) {
+    peer.send_data(from, std::string_view(data).substr(from, to - from), fin);
+  };
   send(0, 1000);
   send(500, 1500);   // has [0,1000): repeats 500 bytes
   send(1500, 2500);
@@ -287,8 +288,8 @@ TEST(CraftedTcp, OverlappingRetransmissionsReachTheBackendOnce) {
   send(4500, 6000);
   send(6500, 7500);  // out of order: waits in TCP's out-of-order queue
   send(6000, 7000);  // fills the gap; the queued [6500,7500) then repeats 500 bytes
-  peer.send_fin(7500);
-  constexpr uint64_t kRepeated = 500 + 100 + 401 + 500;
+  send(7000, 7600, /*fin=*/true);  // has [0,7500): repeats 500, and carries the FIN
+  constexpr uint64_t kRepeated = 500 + 100 + 401 + 500 + 500;
 
   ASSERT_TRUE(report.wait(seconds(20))) << "the backend never saw the end of the stream";
   EXPECT_TRUE(report.ok()) << "backend: " << report.what();
