@@ -149,7 +149,7 @@ class CraftedPeer {
   void send_segment(uint32_t seq, uint8_t flags, std::string_view payload, bool mss_option = false) {
     if (flags & TH_FIN) fin_seq_ = seq;
     const size_t tcp_len = sizeof(tcphdr) + (mss_option ? 4 : 0);
-    uint8_t pkt[sizeof(iphdr) + sizeof(tcphdr) + 4 + 2048] = {};
+    alignas(8) uint8_t pkt[sizeof(iphdr) + sizeof(tcphdr) + 4 + 2048] = {};
     ASSERT_LE(payload.size(), 2048u);
     auto* ip = reinterpret_cast<iphdr*>(pkt);
     auto* tcp = reinterpret_cast<tcphdr*>(pkt + sizeof(iphdr));
@@ -192,7 +192,7 @@ class CraftedPeer {
 
   // The next segment from the listener's port to the peer; false at the deadline.
   bool receive(Received* out, Deadline d) {
-    uint8_t buf[65536];
+    alignas(8) uint8_t buf[65536];
     for (;;) {
       const ssize_t n = read(tun_, buf, sizeof buf);
       if (n < 0) {
@@ -206,6 +206,7 @@ class CraftedPeer {
         continue;  // IPv6 router solicitations and the like
       }
       const size_t ihl = ip->ihl * 4u;
+      if (static_cast<size_t>(n) < ihl + sizeof(tcphdr)) continue;
       const auto* tcp = reinterpret_cast<const tcphdr*>(buf + ihl);
       if (ntohs(tcp->source) != server_port_ || ntohs(tcp->dest) != kPeerPort) continue;
       out->seq = ntohl(tcp->seq);
