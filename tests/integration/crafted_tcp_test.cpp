@@ -178,7 +178,7 @@ class CraftedPeer {
       opt[2] = 1400 >> 8;
       opt[3] = 1400 & 0xFF;
     }
-    std::memcpy(pkt + sizeof(iphdr) + tcp_len, payload.data(), payload.size());
+    std::copy(payload.begin(), payload.end(), pkt + sizeof(iphdr) + tcp_len);  // not memcpy: UB with an empty view's null data()
     // Pseudo-header: source, destination, protocol, TCP length.
     uint32_t sum = 0;
     for (const in_addr_t a : {ip->saddr, ip->daddr}) {
