@@ -66,7 +66,10 @@ TEST_F(DrainTest, LiveConnectionKeepsFlowingThenExitZero) {
   const int at_sigterm = rounds;
   EXPECT_TRUE(lb->wait_event("draining", {}, seconds(3))) << "no `draining` event after SIGTERM";
   EXPECT_TRUE(connects_refused(lp_.port)) << "new connections still accepted while draining";
-  std::this_thread::sleep_for(milliseconds(500));
+  // Flowing, not fast: 10 more rounds within a bound that allows for retransmission timeouts
+  // (the lossy-netns runs drop segments; one RTO stalls a round for 200 ms or more).
+  const Deadline flowing = deadline_in(seconds(10));
+  while (rounds - at_sigterm <= 10 && !broke && Clock::now() < flowing) std::this_thread::sleep_for(milliseconds(5));
   stop = true;
   streamer.join();
   EXPECT_EQ(stream_error, "") << "the live connection broke during the drain";
