@@ -74,12 +74,24 @@ struct {
   __type(value, struct ringlb_dir_state);
 } state SEC(".maps");
 
+struct notice_ring {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, RINGLB_NOTICE_RING_BYTES);
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 256); /* set to the worker count at load; user space fills it */
+  __type(key, __u32);
+  __array(values, struct notice_ring);
+} notices SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 256); /* set to the worker count at load */
   __type(key, __u32);
   __type(value, __u64);
-} pauses SEC(".maps");
+} notices_lost SEC(".maps");
 
 /* dst's send sequence: write_seq (everything ever queued on it) and snd_una (what its peer
  * acknowledged). */
@@ -118,10 +130,18 @@ static __always_inline int src_copied_seq(struct __sk_buff *skb, __u32 *out) {
   return 0;
 }
 
-static __always_inline void tell_worker(const struct ringlb_dir_control *ctl) {
+/* Tells the direction's worker to look at it: a notice in the worker's ring, which the worker
+ * reads at its next tick (no wakeup: pauses are not urgent to the tick), or, with the ring full,
+ * a count that makes the worker look at every direction. */
+static __always_inline void tell_worker(__u64 cookie, const struct ringlb_dir_control *ctl) {
   __u32 w = ctl->worker;
-  __u64 *count = bpf_map_lookup_elem(&pauses, &w);
-  if (count) __sync_fetch_and_add(count, 1);
+  void *ring = bpf_map_lookup_elem(&notices, &w);
+  if (ring) {
+    struct ringlb_notice n = {.cookie = cookie, .tag = ctl->tag};
+    if (bpf_ringbuf_output(ring, &n, sizeof n, BPF_RB_NO_WAKEUP) == 0) return;
+  }
+  __u64 *lost = bpf_map_lookup_elem(&notices_lost, &w);
+  if (lost) __sync_fetch_and_add(lost, 1);
 }
 
 SEC("sk_skb/stream_verdict")
@@ -205,7 +225,12 @@ int ringlb_verdict(struct __sk_buff *skb) {
 pause:
   st->paused = 1;
   st->epoch += 1;
-  tell_worker(ctl);
+  st->passed += len;
+  /* Last: the worker may look at the state as soon as the notice is out, and must find this
+   * skb's bytes counted as passed, or it would not take the direction over. */
+  tell_worker(cookie, ctl);
+  return SK_PASS;
+
 pass:
   st->passed += len;
   return SK_PASS;
@@ -213,6 +238,6 @@ pass:
 broken:
   /* The stream can no longer be forwarded exactly: stop it here, and let the worker reset. */
   st->broken = 1;
-  tell_worker(ctl);
+  tell_worker(cookie, ctl);
   return SK_DROP;
 }

@@ -18,7 +18,9 @@ typedef __u64 ringlb_u64;
 #define RINGLB_MAP_PEERS "peers"       /* SOCKHASH: cookie(src) -> dst socket */
 #define RINGLB_MAP_CONTROL "control"   /* HASH: cookie(src) -> struct ringlb_dir_control */
 #define RINGLB_MAP_STATE "state"       /* HASH: cookie(src) -> struct ringlb_dir_state */
-#define RINGLB_MAP_PAUSES "pauses"     /* ARRAY: worker id -> pauses counted so far (u64) */
+#define RINGLB_MAP_NOTICES "notices"   /* ARRAY_OF_MAPS: worker id -> RINGBUF of ringlb_notice */
+#define RINGLB_MAP_NOTICES_LOST "notices_lost"  /* ARRAY: worker id -> notices that found the
+                                                    worker's ring full (u64) */
 #define RINGLB_PROG_VERDICT "ringlb_verdict"
 
 /* Written by user space only (whole-value updates; the map is not preallocated, so the program
@@ -28,9 +30,23 @@ struct ringlb_dir_control {
   ringlb_u32 resume;      /* the pause epoch user space asks to end (see ringlb_dir_state) */
   ringlb_u32 lag_limit;   /* bytes redirected and not yet acknowledged by dst's peer (in the
                              psock backlog or dst's send queue): pause above it */
-  ringlb_u32 worker;      /* index into the pauses array: which worker to tell */
+  ringlb_u32 worker;      /* which worker to tell (index into notices and notices_lost) */
+  ringlb_u32 tag;         /* the worker's name for this direction, handed back in notices */
+};
+
+/* What the program tells a worker, through the worker's ring, when a direction pauses or
+ * breaks: the worker then looks at that direction's state instead of at every direction's.
+ * A notice that finds the ring full is counted in notices_lost instead, and the worker looks
+ * at all of its directions. */
+struct ringlb_notice {
+  ringlb_u64 cookie;  /* the direction (cookie of its source socket) */
+  ringlb_u32 tag;     /* ringlb_dir_control.tag */
   ringlb_u32 pad;
 };
+
+/* Bytes of each worker's notice ring (a power of 2, a multiple of the page size): about 2,700
+ * notices (24 bytes each with the ring's header) between two of the worker's looks. */
+#define RINGLB_NOTICE_RING_BYTES 65536
 
 /* Written by the program only. The verdict program runs serialized per receiving socket (under
  * its socket lock), so plain increments are safe; user space only reads. */

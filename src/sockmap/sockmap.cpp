@@ -12,7 +12,11 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <cstring>
+#include <utility>
+#include <vector>
 
+#include "ringlb/common/fd.h"
 #include "ringlb/common/log.h"
 #include "sockmap.skel.h"
 
@@ -39,14 +43,37 @@ std::string load_error(const char* step, int err) {
 
 }  // namespace
 
+// One worker's notice ring: the kernel map and libbpf's reader over its mapping, with the
+// callback of the drain_notices() call in progress.
+struct NoticeRing {
+  Fd map;
+  ring_buffer* reader = nullptr;
+  void (*fn)(void*, const Notice&) = nullptr;
+  void* ctx = nullptr;
+  size_t seen = 0;
+
+  static int on_sample(void* self, void* data, size_t size) {
+    auto* ring = static_cast<NoticeRing*>(self);
+    if (size < sizeof(Notice)) return 0;
+    Notice n;
+    std::memcpy(&n, data, sizeof n);
+    ring->fn(ring->ctx, n);
+    ++ring->seen;
+    return 0;
+  }
+  ~NoticeRing() { ring_buffer__free(reader); }
+};
+
 struct Sockmap::Impl {
   ringlb_sockmap* skel = nullptr;
   int peers = -1;
   int control = -1;
   int state = -1;
-  int pauses = -1;
+  int notices_lost = -1;
   int prog = -1;
+  std::vector<std::unique_ptr<NoticeRing>> rings;  // by worker
   ~Impl() {
+    rings.clear();
     if (prog >= 0 && peers >= 0) bpf_prog_detach2(prog, peers, BPF_SK_SKB_STREAM_VERDICT);
     ringlb_sockmap__destroy(skel);
   }
@@ -65,12 +92,26 @@ Result<std::unique_ptr<Sockmap>> Sockmap::load(uint32_t max_connections, uint32_
   bpf_map__set_max_entries(impl->skel->maps.peers, entries);
   bpf_map__set_max_entries(impl->skel->maps.control, entries);
   bpf_map__set_max_entries(impl->skel->maps.state, entries);
-  bpf_map__set_max_entries(impl->skel->maps.pauses, std::max<uint32_t>(1, workers));
+  workers = std::max<uint32_t>(1, workers);
+  bpf_map__set_max_entries(impl->skel->maps.notices, workers);
+  bpf_map__set_max_entries(impl->skel->maps.notices_lost, workers);
   if (const int rc = ringlb_sockmap__load(impl->skel); rc != 0) return Error{load_error("bpf load", -rc)};
   impl->peers = bpf_map__fd(impl->skel->maps.peers);
   impl->control = bpf_map__fd(impl->skel->maps.control);
   impl->state = bpf_map__fd(impl->skel->maps.state);
-  impl->pauses = bpf_map__fd(impl->skel->maps.pauses);
+  impl->notices_lost = bpf_map__fd(impl->skel->maps.notices_lost);
+  // One ring per worker, so each has a single reader; the program finds it by worker id.
+  const int notices = bpf_map__fd(impl->skel->maps.notices);
+  for (uint32_t w = 0; w < workers; ++w) {
+    auto ring = std::make_unique<NoticeRing>();
+    ring->map = Fd(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "ringlb_notices", 0, 0, RINGLB_NOTICE_RING_BYTES, nullptr));
+    if (!ring->map.valid()) return Error{load_error("bpf notice ring", errno)};
+    const int fd = ring->map.get();
+    if (bpf_map_update_elem(notices, &w, &fd, BPF_ANY) != 0) return Error{load_error("bpf notice ring insert", errno)};
+    ring->reader = ring_buffer__new(fd, NoticeRing::on_sample, ring.get(), nullptr);
+    if (ring->reader == nullptr) return Error{load_error("bpf notice ring map", errno)};
+    impl->rings.push_back(std::move(ring));
+  }
   const int prog = bpf_program__fd(impl->skel->progs.ringlb_verdict);
   // libbpf 1.1 cannot attach sk_skb programs through a link: the legacy attach to the map.
   if (bpf_prog_attach(prog, impl->peers, BPF_SK_SKB_STREAM_VERDICT, 0) != 0) {
@@ -81,15 +122,15 @@ Result<std::unique_ptr<Sockmap>> Sockmap::load(uint32_t max_connections, uint32_
 }
 
 int Sockmap::promote(int client, uint64_t client_cookie, int backend, uint64_t backend_cookie, uint32_t max_lag,
-                     uint32_t worker) noexcept {
+                     uint32_t worker, uint32_t c2b_tag, uint32_t b2c_tag) noexcept {
   // A fresh direction starts "paused at epoch 0" with control asking to resume epoch 0 with
   // nothing passed: the program's first skb therefore rebases the lag accounting on the
   // destination as it is at that moment, when nothing of the connection is in user space.
-  const DirControl control{0, 0, max_lag, worker, 0};
   DirState state{};
   state.paused = 1;
   int rc = 0;
-  for (const uint64_t key : {client_cookie, backend_cookie}) {
+  for (const auto& [key, tag] : {std::pair{client_cookie, c2b_tag}, std::pair{backend_cookie, b2c_tag}}) {
+    const DirControl control{0, 0, max_lag, worker, tag};
     if (bpf_map_update_elem(impl_->control, &key, &control, BPF_NOEXIST) != 0 ||
         bpf_map_update_elem(impl_->state, &key, &state, BPF_NOEXIST) != 0) {
       rc = -errno;
@@ -134,9 +175,19 @@ int Sockmap::write_control(uint64_t src_cookie, const DirControl& control) noexc
   return bpf_map_update_elem(impl_->control, &src_cookie, &control, BPF_EXIST) == 0 ? 0 : -errno;
 }
 
-uint64_t Sockmap::pauses(uint32_t worker) const noexcept {
+size_t Sockmap::drain_notices(uint32_t worker, void (*fn)(void*, const Notice&), void* ctx) noexcept {
+  if (worker >= impl_->rings.size()) return 0;
+  NoticeRing& ring = *impl_->rings[worker];
+  ring.fn = fn;
+  ring.ctx = ctx;
+  ring.seen = 0;
+  ring_buffer__consume(ring.reader);
+  return ring.seen;
+}
+
+uint64_t Sockmap::notices_lost(uint32_t worker) const noexcept {
   uint64_t n = 0;
-  bpf_map_lookup_elem(impl_->pauses, &worker, &n);
+  bpf_map_lookup_elem(impl_->notices_lost, &worker, &n);
   return n;
 }
 

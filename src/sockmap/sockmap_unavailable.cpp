@@ -16,10 +16,13 @@ Result<std::unique_ptr<Sockmap>> Sockmap::load(uint32_t, uint32_t) {
                "libbpf-dev were missing)"};
 }
 
-int Sockmap::promote(int, uint64_t, int, uint64_t, uint32_t, uint32_t) noexcept { return -EOPNOTSUPP; }
+int Sockmap::promote(int, uint64_t, int, uint64_t, uint32_t, uint32_t, uint32_t, uint32_t) noexcept {
+  return -EOPNOTSUPP;
+}
 void Sockmap::forget(uint64_t, uint64_t) noexcept {}
 int Sockmap::read_state(uint64_t, DirState&) const noexcept { return -EOPNOTSUPP; }
 int Sockmap::write_control(uint64_t, const DirControl&) noexcept { return -EOPNOTSUPP; }
-uint64_t Sockmap::pauses(uint32_t) const noexcept { return 0; }
+size_t Sockmap::drain_notices(uint32_t, void (*)(void*, const Notice&), void*) noexcept { return 0; }
+uint64_t Sockmap::notices_lost(uint32_t) const noexcept { return 0; }
 
 }  // namespace ringlb::sockmap

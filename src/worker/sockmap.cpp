@@ -142,7 +142,8 @@ void Worker::promote(uint32_t slot) noexcept {
     const uint32_t max_lag = c.snapshot->listeners[c.listener].sockmap_max_lag;
     net::set_receive_buffer(client, max_lag / 2);
     net::set_receive_buffer(backend, max_lag / 2);
-    rc = sockmap_->promote(client, c.c2b_sm.src_cookie, backend, c.b2c_sm.src_cookie, max_lag, id_);
+    rc = sockmap_->promote(client, c.c2b_sm.src_cookie, backend, c.b2c_sm.src_cookie, max_lag, id_,
+                           sm_tag(slot, Dir::c2b), sm_tag(slot, Dir::b2c));
   }
   if (rc == sockmap::Sockmap::kHalfPromoted) {
     // Only the backend is in the map (the client's FIN raced the insert). Both directions run
@@ -325,7 +326,7 @@ void Worker::sm_on_send(uint32_t slot, Dir dir, int res) noexcept {
   }
   if (sd.user_bytes >= st.passed) {
     const sockmap::DirControl control{sd.user_bytes, st.epoch, c.snapshot->listeners[c.listener].sockmap_max_lag,
-                                      id_, 0};
+                                      id_, sm_tag(slot, dir)};
     if (sockmap_->write_control(sd.src_cookie, control) != 0) {
       begin_close(slot, /*reset=*/true);
       return;
@@ -465,50 +466,72 @@ void Worker::sm_expire_promotions() noexcept {
   });
 }
 
-// Once per tick: if the program counted a pause for this worker, look at every promoted
-// connection's state; while directions are in user mode, look at theirs (has the program
-// resumed?). Pauses are rare (a reader slower than its writer by sockmap_max_lag), so the
-// full walk, one map read per direction, is rare too.
+// Once per tick: look at each direction the program paused or broke since the last tick (its
+// notices name them), and while directions are in user mode, at theirs (has the program
+// resumed?). Only if notices were lost (the ring filled up: thousands of pauses within one
+// tick) is every promoted direction looked at, one map read each.
 void Worker::sm_scan_pauses() noexcept {
   if (sockmap_ == nullptr) return;
   if (!promoting_.empty()) sm_expire_promotions();
-  const uint64_t pauses = sockmap_->pauses(id_);
-  const bool new_pauses = pauses != sockmap_pauses_seen_;
-  if (!new_pauses && sockmap_user_dirs_ == 0) return;
-  sockmap_pauses_seen_ = pauses;
+  sockmap_->drain_notices(
+      id_, [](void* self, const sockmap::Notice& n) { static_cast<Worker*>(self)->sm_on_notice(n); }, this);
+  const uint64_t lost = sockmap_->notices_lost(id_);
+  const bool look_all = lost != sockmap_notices_lost_seen_;
+  if (look_all) {
+    log::debug("sockmap_notices_lost", {{"worker", id_}, {"count", lost - sockmap_notices_lost_seen_}});
+    sockmap_notices_lost_seen_ = lost;
+  }
+  if (!look_all && sockmap_user_dirs_ == 0) return;
   for (size_t ci = 0; ci < chunks_.size(); ++ci) {
     for (uint32_t i = 0; i < kChunk; ++i) {
       const uint32_t slot = static_cast<uint32_t>(ci) * kChunk + i;
       for (const Dir dir : {Dir::c2b, Dir::b2c}) {
-        Connection& c = conn(slot);
+        const Connection& c = conn(slot);
         if (c.state != ConnState::forwarding || !c.sockmap) break;
-        SockmapDir& sd = dir == Dir::c2b ? c.c2b_sm : c.b2c_sm;
-        if ((dir == Dir::c2b ? c.c2b : c.b2c).done) continue;
-        if (!new_pauses && !sd.user) continue;  // only a new pause can have touched this one
-        sockmap::DirState st{};
-        if (sockmap_->read_state(sd.src_cookie, st) != 0) continue;
-        if (st.broken) {  // the program could not cut a repeated head: the stream is not exact
-          log::warn("sockmap_stream_broken", {{"worker", id_}, {"slot", slot}, {"direction", dir == Dir::c2b ? "c2b" : "b2c"}});
-          close_reset(slot, dir, /*at_source=*/true);
-          break;
-        }
-        if (!sd.user) {
-          if (st.passed > sd.user_bytes) sm_enter_user(slot, dir);
-          continue;
-        }
-        // The program resumed (it consumed our report at an skb boundary): hand the direction
-        // back by cancelling the RECV that waits for passed bytes.
-        const Op wait = dir == Dir::c2b ? c.c2b_wait : c.b2c_wait;
-        const Op recv = dir == Dir::c2b ? Op::recv_c2b : Op::recv_b2c;
-        if (!st.paused && st.passed == sd.user_bytes && !sd.cancelling && wait == recv) {
-          sd.cancelling = true;
-          io_uring_sqe* sqe = ring_.get_sqe();
-          io_uring_prep_cancel64(sqe, encode(recv, slot, c.generation), 0);
-          io_uring_sqe_set_data64(sqe, encode(Op::cancel, slot, c.generation));
-          c.inflight++;
-        }
+        if (look_all || (dir == Dir::c2b ? c.c2b_sm : c.b2c_sm).user) sm_look(slot, dir);
       }
     }
+  }
+}
+
+void Worker::sm_on_notice(const sockmap::Notice& n) noexcept {
+  const uint32_t slot = n.tag >> 1;
+  const Dir dir = (n.tag & 1) != 0 ? Dir::b2c : Dir::c2b;
+  if (slot / kChunk >= chunks_.size()) return;
+  const Connection& c = conn(slot);
+  // A notice can outlive its connection (closed before this tick): the slot's cookie tells.
+  if (c.state != ConnState::forwarding || !c.sockmap) return;
+  if ((dir == Dir::c2b ? c.c2b_sm : c.b2c_sm).src_cookie != n.cookie) return;
+  sm_look(slot, dir);
+}
+
+// What the program did to one direction of a promoted connection since the worker last looked:
+// paused it (user mode takes over), broke it (reset), or resumed it (user mode hands back).
+void Worker::sm_look(uint32_t slot, Dir dir) noexcept {
+  Connection& c = conn(slot);
+  SockmapDir& sd = dir == Dir::c2b ? c.c2b_sm : c.b2c_sm;
+  if ((dir == Dir::c2b ? c.c2b : c.b2c).done) return;
+  sockmap::DirState st{};
+  if (sockmap_->read_state(sd.src_cookie, st) != 0) return;
+  if (st.broken) {  // the program could not cut a repeated head: the stream is not exact
+    log::warn("sockmap_stream_broken", {{"worker", id_}, {"slot", slot}, {"direction", dir == Dir::c2b ? "c2b" : "b2c"}});
+    close_reset(slot, dir, /*at_source=*/true);
+    return;
+  }
+  if (!sd.user) {
+    if (st.passed > sd.user_bytes) sm_enter_user(slot, dir);
+    return;
+  }
+  // The program resumed (it consumed our report at an skb boundary): hand the direction
+  // back by cancelling the RECV that waits for passed bytes.
+  const Op wait = dir == Dir::c2b ? c.c2b_wait : c.b2c_wait;
+  const Op recv = dir == Dir::c2b ? Op::recv_c2b : Op::recv_b2c;
+  if (!st.paused && st.passed == sd.user_bytes && !sd.cancelling && wait == recv) {
+    sd.cancelling = true;
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_cancel64(sqe, encode(recv, slot, c.generation), 0);
+    io_uring_sqe_set_data64(sqe, encode(Op::cancel, slot, c.generation));
+    c.inflight++;
   }
 }
 

@@ -227,6 +227,11 @@ class Worker {
   bool sm_drained(const Connection& c, Dir dir, const sockmap::DirState& st) const noexcept;
   void sm_arm_check(uint32_t slot) noexcept;
   void sm_scan_pauses() noexcept;
+  void sm_on_notice(const sockmap::Notice& n) noexcept;
+  // The name a direction's control carries, which the program hands back in this worker's
+  // notices: the slot and the direction.
+  static constexpr uint32_t sm_tag(uint32_t slot, Dir dir) noexcept { return slot << 1 | (dir == Dir::b2c ? 1u : 0u); }
+  void sm_look(uint32_t slot, Dir dir) noexcept;
   void sm_expire_promotions() noexcept;
   void sm_idle_check(uint32_t slot) noexcept;
   void sm_forget(Connection& c) noexcept;
@@ -250,8 +255,8 @@ class Worker {
   splice::PipePool pipes_;
   uint32_t copy_buffers_;
   sockmap::Sockmap* sockmap_;
-  uint64_t sockmap_pauses_seen_ = 0;
-  uint32_t sockmap_user_dirs_ = 0;  // directions in user mode (paused): scanned every tick
+  uint64_t sockmap_notices_lost_seen_ = 0;
+  uint32_t sockmap_user_dirs_ = 0;  // directions in user mode (paused): looked at every tick
   struct Promoting {
     uint32_t slot;
     uint32_t generation;
