@@ -283,9 +283,9 @@ TEST(CraftedTcp, OverlappingRetransmissionsReachTheBackendOnce) {
   send(500, 1500);   // has [0,1000): repeats 500 bytes
   send(1500, 2500);
   send(1000, 2000);  // all of it repeated: TCP drops it before anything sees it
-  send(2400, 3400);  // has [0,2500): repeats 100; the sequence numbers wrap inside this one
+  send(2400, 3400);  // has [0,2500): repeats 100
   send(3400, 3401);
-  send(3000, 4500);  // has [0,3401): repeats 401
+  send(3000, 4500);  // has [0,3401): repeats 401; the sequence numbers wrap at offset 4095
   send(4500, 6000);
   send(6500, 7500);  // out of order: waits in TCP's out-of-order queue
   send(6000, 7000);  // fills the gap; the queued [6500,7500) then repeats 500 bytes
