@@ -23,9 +23,16 @@ namespace {
 
 // Spawns argv with fds 1 and 2 taken from out_fd/err_fd (already open; -1: /dev/null).
 // The child starts with default signal dispositions and an empty mask (the test process
-// ignores SIGPIPE, and ignored signals survive exec), and no fd above 2.
+// ignores SIGPIPE, and ignored signals survive exec), and no fd above 2. It runs under
+// `setpriv --pdeathsig KILL` (util-linux), which execs argv in its place (same PID): should the
+// test process die without running its destructors (a sanitizer abort, a crash), the kernel
+// kills the child too, instead of leaving a ringlb or nginx running. The death signal follows
+// the spawning thread, so children are spawned from the test thread only, and a child that
+// changes its uid (ringlb's `user =`) loses it.
 int spawn_raw(const std::vector<std::string>& argv, int out_fd, int err_fd, pid_t* pid) {
+  static const std::vector<std::string> kPdeathsig = {"setpriv", "--pdeathsig", "KILL", "--"};
   std::vector<char*> args;
+  for (const auto& a : kPdeathsig) args.push_back(const_cast<char*>(a.c_str()));
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
