@@ -50,7 +50,6 @@ struct NoticeRing {
   ring_buffer* reader = nullptr;
   void (*fn)(void*, const Notice&) = nullptr;
   void* ctx = nullptr;
-  size_t seen = 0;
 
   static int on_sample(void* self, void* data, size_t size) {
     auto* ring = static_cast<NoticeRing*>(self);
@@ -58,7 +57,6 @@ struct NoticeRing {
     Notice n;
     std::memcpy(&n, data, sizeof n);
     ring->fn(ring->ctx, n);
-    ++ring->seen;
     return 0;
   }
   ~NoticeRing() { ring_buffer__free(reader); }
@@ -175,14 +173,12 @@ int Sockmap::write_control(uint64_t src_cookie, const DirControl& control) noexc
   return bpf_map_update_elem(impl_->control, &src_cookie, &control, BPF_EXIST) == 0 ? 0 : -errno;
 }
 
-size_t Sockmap::drain_notices(uint32_t worker, void (*fn)(void*, const Notice&), void* ctx) noexcept {
-  if (worker >= impl_->rings.size()) return 0;
+void Sockmap::drain_notices(uint32_t worker, void (*fn)(void*, const Notice&), void* ctx) noexcept {
+  if (worker >= impl_->rings.size()) return;
   NoticeRing& ring = *impl_->rings[worker];
   ring.fn = fn;
   ring.ctx = ctx;
-  ring.seen = 0;
   ring_buffer__consume(ring.reader);
-  return ring.seen;
 }
 
 uint64_t Sockmap::notices_lost(uint32_t worker) const noexcept {

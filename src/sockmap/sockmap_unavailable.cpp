@@ -22,7 +22,7 @@ int Sockmap::promote(int, uint64_t, int, uint64_t, uint32_t, uint32_t, uint32_t,
 void Sockmap::forget(uint64_t, uint64_t) noexcept {}
 int Sockmap::read_state(uint64_t, DirState&) const noexcept { return -EOPNOTSUPP; }
 int Sockmap::write_control(uint64_t, const DirControl&) noexcept { return -EOPNOTSUPP; }
-size_t Sockmap::drain_notices(uint32_t, void (*)(void*, const Notice&), void*) noexcept { return 0; }
+void Sockmap::drain_notices(uint32_t, void (*)(void*, const Notice&), void*) noexcept {}
 uint64_t Sockmap::notices_lost(uint32_t) const noexcept { return 0; }
 
 }  // namespace ringlb::sockmap

@@ -79,12 +79,16 @@ in_addr_t ip4(const char* text) {
 // The TUN device "rlbt<N>" with kHostIp/24, up: what the kernel sends to kPeerIp is read from
 // the fd, and what is written to the fd arrives as if from kPeerIp.
 Fd open_tun(std::string* err) {
+  const auto fail = [err](const char* step) {
+    *err = std::string(step) + ": " + std::strerror(errno);
+    return Fd();
+  };
   Fd tun(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (!tun.valid()) return *err = std::string("open /dev/net/tun: ") + std::strerror(errno), Fd();
+  if (!tun.valid()) return fail("open /dev/net/tun");
   ifreq ifr{};
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   std::strncpy(ifr.ifr_name, "rlbt%d", IFNAMSIZ - 1);
-  if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return *err = std::string("TUNSETIFF: ") + std::strerror(errno), Fd();
+  if (ioctl(tun.get(), TUNSETIFF, &ifr) != 0) return fail("TUNSETIFF");
 
   Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq req{};
@@ -92,12 +96,12 @@ Fd open_tun(std::string* err) {
   auto* sin = reinterpret_cast<sockaddr_in*>(&req.ifr_addr);
   sin->sin_family = AF_INET;
   sin->sin_addr.s_addr = ip4(kHostIp);
-  if (ioctl(s.get(), SIOCSIFADDR, &req) != 0) return *err = std::string("SIOCSIFADDR: ") + std::strerror(errno), Fd();
+  if (ioctl(s.get(), SIOCSIFADDR, &req) != 0) return fail("SIOCSIFADDR");
   sin->sin_addr.s_addr = ip4("255.255.255.0");
-  if (ioctl(s.get(), SIOCSIFNETMASK, &req) != 0) return *err = std::string("SIOCSIFNETMASK: ") + std::strerror(errno), Fd();
-  if (ioctl(s.get(), SIOCGIFFLAGS, &req) != 0) return *err = std::string("SIOCGIFFLAGS: ") + std::strerror(errno), Fd();
+  if (ioctl(s.get(), SIOCSIFNETMASK, &req) != 0) return fail("SIOCSIFNETMASK");
+  if (ioctl(s.get(), SIOCGIFFLAGS, &req) != 0) return fail("SIOCGIFFLAGS");
   req.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(s.get(), SIOCSIFFLAGS, &req) != 0) return *err = std::string("SIOCSIFFLAGS: ") + std::strerror(errno), Fd();
+  if (ioctl(s.get(), SIOCSIFFLAGS, &req) != 0) return fail("SIOCSIFFLAGS");
   return tun;
 }
 

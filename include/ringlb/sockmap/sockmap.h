@@ -57,9 +57,9 @@ class Sockmap {
   int read_state(uint64_t src_cookie, DirState& out) const noexcept;
   int write_control(uint64_t src_cookie, const DirControl& control) noexcept;
   // Hands each notice the program left in `worker`'s ring since the last call to fn(ctx, notice),
-  // in order; returns how many. No syscall (the ring is mapped). Only `worker`'s own thread may
-  // call it: that ring has one reader.
-  size_t drain_notices(uint32_t worker, void (*fn)(void* ctx, const Notice& notice), void* ctx) noexcept;
+  // in order. No syscall (the ring is mapped). Only `worker`'s own thread may call it: that ring
+  // has one reader.
+  void drain_notices(uint32_t worker, void (*fn)(void* ctx, const Notice& notice), void* ctx) noexcept;
   // Notices for `worker` that found its ring full, so far: when this moves, the worker looks at
   // every direction it has.
   uint64_t notices_lost(uint32_t worker) const noexcept;
