@@ -49,6 +49,23 @@ def cpu_per_100k(r, kind):
     return cpu / r["requests"] * 1e5
 
 
+def cost_ratios(records, workload, target, base):
+    """Per-round ratio of base's machine CPU per request to target's: the throughput ratio the two
+    would show if both kept the machine's CPUs equally busy (what the CPU cost alone allows)."""
+    out = []
+    for r in by(records, workload=workload, target=target):
+        b = by(records, workload=workload, target=base, round=r["round"])
+        mine = cpu_per_100k(r, "machine")
+        if b and mine > 0:
+            out.append(cpu_per_100k(b[0], "machine") / mine)
+    return out
+
+
+def busy_cores(r):
+    """Machine CPU seconds over the run's wall seconds: how many CPUs the run kept busy."""
+    return r["cpu_machine"] / r["wall_s"] if r.get("wall_s") else float("nan")
+
+
 def summarise(records, targets):
     """One row per (throughput workload, target) with medians and ratios."""
     rows = []
@@ -68,6 +85,8 @@ def summarise(records, targets):
                 "cpu_proxy": median([cpu_per_100k(r, "proxy") for r in rs]),
                 "cpu_total": median([cpu_per_100k(r, "total") for r in rs]),
                 "cpu_machine": median([cpu_per_100k(r, "machine") for r in rs]),
+                "busy_cores": median([busy_cores(r) for r in rs]),
+                "cost_vs_haproxy": median(cost_ratios(records, w, t, "haproxy")),
                 "p99_ms": median([r.get("p99_ms") for r in rs]),
                 "errors": sum(r.get("errors", 0) for r in rs),
             })
@@ -177,16 +196,19 @@ def markdown(meta, records, targets, notes, micro, chart_name):
           "Medians over rounds. Ratios are per round (same round's direct or HAProxy), then the median. "
           "CPU-s per 100k requests: the proxy's own processes; `+kthreads` adds every kernel thread's "
           "time during the run; `machine` is every busy CPU second (wrk, backend and proxy included). "
+          "`busy CPUs` is machine CPU-s over the run's wall seconds (this machine has "
+          f"{os.cpu_count()}). `CPU-bound ÷ HAProxy` is HAProxy's machine CPU per request over the "
+          "target's: the ratio to HAProxy the target would show if both kept the CPUs equally busy. "
           f"Messages/hour = req/s × 3600; × ceiling = that over the reference cluster's "
           f"{CEILING_PER_HOUR:,}/hour.", ""]
     L += ["| workload | target | req/s | messages/hour | × 960K/h | ÷ direct | ÷ HAProxy | "
-          "CPU-s/100k proxy | +kthreads | machine | p99 ms | errors |",
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+          "CPU-s/100k proxy | +kthreads | machine | busy CPUs | CPU-bound ÷ HAProxy | p99 ms | errors |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         L.append(f"| {r['workload']} | {r['target']} | {r['rps']:,.0f} | {r['per_hour'] / 1e6:,.1f}M | "
                  f"{r['ceiling_x']:,.0f}× | {fmt(r['vs_direct'], '.3f')} | {fmt(r['vs_haproxy'], '.3f')} | "
                  f"{fmt(r['cpu_proxy'], '.3f')} | {fmt(r['cpu_total'], '.3f')} | {fmt(r['cpu_machine'], '.3f')} | "
-                 f"{fmt(r['p99_ms'], '.2f')} | {r['errors']} |")
+                 f"{fmt(r['busy_cores'])} | {fmt(r['cost_vs_haproxy'], '.3f')} | {fmt(r['p99_ms'], '.2f')} | {r['errors']} |")
     L += ["", "Per round, req/s (÷ direct, ÷ HAProxy):", ""]
     rounds = sorted({r["round"] for r in records if r["workload"] in THROUGHPUT})
     L += ["| workload | target | " + " | ".join(f"round {n}" for n in rounds) + " |",

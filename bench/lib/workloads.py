@@ -42,12 +42,14 @@ def parse_wrk(out: str) -> dict:
 
 
 def measure(target: Target, run) -> dict:
-    """Runs `run()` with CPU snapshots around it; adds cpu_* seconds to its result."""
+    """Runs `run()` with CPU snapshots around it; adds cpu_* seconds and its wall seconds."""
     pids = target.pids()
     a = sysstat.cpu_sample(pids)
+    t0 = time.monotonic()
     r = run()
+    wall = time.monotonic() - t0
     use = sysstat.cpu_delta(a, sysstat.cpu_sample(pids))
-    r.update(cpu_proxy=use.proxy, cpu_kthreads=use.kthreads, cpu_machine=use.machine)
+    r.update(cpu_proxy=use.proxy, cpu_kthreads=use.kthreads, cpu_machine=use.machine, wall_s=wall)
     return r
 
 
