@@ -131,14 +131,15 @@ static __always_inline int src_copied_seq(struct __sk_buff *skb, __u32 *out) {
 }
 
 /* Tells the direction's worker to look at it: a notice in the worker's ring, which the worker
- * reads at its next tick (no wakeup: pauses are not urgent to the tick), or, with the ring full,
- * a count that makes the worker look at every direction. */
+ * polls (flags 0: the ring wakes its poller only if the worker had read everything before this
+ * notice, so a burst of pauses costs one wakeup), or, with the ring full, a count that makes the
+ * worker look at every direction at its next tick. */
 static __always_inline void tell_worker(__u64 cookie, const struct ringlb_dir_control *ctl) {
   __u32 w = ctl->worker;
   void *ring = bpf_map_lookup_elem(&notices, &w);
   if (ring) {
     struct ringlb_notice n = {.cookie = cookie, .tag = ctl->tag};
-    if (bpf_ringbuf_output(ring, &n, sizeof n, BPF_RB_NO_WAKEUP) == 0) return;
+    if (bpf_ringbuf_output(ring, &n, sizeof n, 0) == 0) return;
   }
   __u64 *lost = bpf_map_lookup_elem(&notices_lost, &w);
   if (lost) __sync_fetch_and_add(lost, 1);

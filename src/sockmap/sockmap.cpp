@@ -181,6 +181,10 @@ void Sockmap::drain_notices(uint32_t worker, void (*fn)(void*, const Notice&), v
   ring_buffer__consume(ring.reader);
 }
 
+int Sockmap::notice_fd(uint32_t worker) const noexcept {
+  return worker < impl_->rings.size() ? impl_->rings[worker]->map.get() : -1;
+}
+
 uint64_t Sockmap::notices_lost(uint32_t worker) const noexcept {
   uint64_t n = 0;
   bpf_map_lookup_elem(impl_->notices_lost, &worker, &n);

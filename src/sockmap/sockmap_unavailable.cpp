@@ -24,5 +24,6 @@ int Sockmap::read_state(uint64_t, DirState&) const noexcept { return -EOPNOTSUPP
 int Sockmap::write_control(uint64_t, const DirControl&) noexcept { return -EOPNOTSUPP; }
 void Sockmap::drain_notices(uint32_t, void (*)(void*, const Notice&), void*) noexcept {}
 uint64_t Sockmap::notices_lost(uint32_t) const noexcept { return 0; }
+int Sockmap::notice_fd(uint32_t) const noexcept { return -1; }
 
 }  // namespace ringlb::sockmap

@@ -23,13 +23,13 @@
 //
 // Pauses (backpressure). The program stops redirecting a direction once its in-kernel backlog
 // would pass sockmap_max_lag, and passes the skbs to src instead, where they are charged to the
-// socket so TCP's window closes. Within a tick the worker sees the pause count move, and user
-// space forwards the passed bytes itself: RECV them (tcp_bpf's recvmsg reads the psock queue;
-// splice would not), wait until the backlog ahead of them has drained into dst (once per
-// pause: nothing is redirected while it lasts), SEND, and, once that covers every byte passed,
-// report the progress in `control`. The program ends the pause at an skb boundary once user
-// space has consumed every passed byte, so bytes never overtake each other; the worker then
-// cancels its RECV and the kernel carries on.
+// socket so TCP's window closes. The program names the paused direction in a notice on the
+// worker's ring, whose fd the worker polls, and user space forwards the passed bytes itself:
+// RECV them (tcp_bpf's recvmsg reads the psock queue; splice would not), wait until the backlog
+// ahead of them has drained into dst (once per pause: nothing is redirected while it lasts),
+// SEND, and, once that covers every byte passed, report the progress in `control`. The program
+// ends the pause at an skb boundary once user space has consumed every passed byte, so bytes
+// never overtake each other; the worker then cancels its RECV and the kernel carries on.
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -466,15 +466,15 @@ void Worker::sm_expire_promotions() noexcept {
   });
 }
 
-// Once per tick: look at each direction the program paused or broke since the last tick (its
-// notices name them), and while directions are in user mode, at theirs (has the program
-// resumed?). Only if notices were lost (the ring filled up: thousands of pauses within one
-// tick) is every promoted direction looked at, one map read each.
+// Once per tick: look at each direction the program paused or broke whose notice the poll has
+// not taken yet (it normally takes one as soon as it lands, see sm_on_notices), and while
+// directions are in user mode, at theirs (has the program resumed?). Only if notices were lost
+// (the ring filled up: thousands of pauses between two reads) is every promoted direction
+// looked at, one map read each.
 void Worker::sm_scan_pauses() noexcept {
   if (sockmap_ == nullptr) return;
   if (!promoting_.empty()) sm_expire_promotions();
-  sockmap_->drain_notices(
-      id_, [](void* self, const sockmap::Notice& n) { static_cast<Worker*>(self)->sm_on_notice(n); }, this);
+  sm_drain_notices();
   const uint64_t lost = sockmap_->notices_lost(id_);
   const bool look_all = lost != sockmap_notices_lost_seen_;
   if (look_all) {
@@ -492,6 +492,32 @@ void Worker::sm_scan_pauses() noexcept {
       }
     }
   }
+}
+
+// The program's notices wake the worker: a pausing direction is taken over as soon as it pauses,
+// not up to a tick later, by when the destination may have drained its backlog and idled.
+void Worker::sm_arm_notices() noexcept {
+  if (sockmap_ == nullptr) return;
+  const int fd = sockmap_->notice_fd(id_);
+  if (fd < 0) return;
+  io_uring_sqe* sqe = ring_.get_sqe();
+  io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+  io_uring_sqe_set_data64(sqe, encode(Op::notices, 0));
+}
+
+void Worker::sm_on_notices(int res, uint32_t flags) noexcept {
+  if (res < 0) {
+    // Cannot happen with a live ring fd; re-arming could spin. The tick still drains notices.
+    log::error("sockmap_notice_poll_error", {{"worker", id_}, {"error", log::errno_name(-res)}});
+    return;
+  }
+  sm_drain_notices();
+  if ((flags & IORING_CQE_F_MORE) == 0) sm_arm_notices();  // the kernel ended the multishot
+}
+
+void Worker::sm_drain_notices() noexcept {
+  sockmap_->drain_notices(
+      id_, [](void* self, const sockmap::Notice& n) { static_cast<Worker*>(self)->sm_on_notice(n); }, this);
 }
 
 void Worker::sm_on_notice(const sockmap::Notice& n) noexcept {

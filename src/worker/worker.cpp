@@ -82,6 +82,7 @@ void Worker::run() noexcept {
   for (uint32_t li = 0; li < listeners_.size(); ++li) arm_accept(li);
   arm_tick();
   arm_mailbox();
+  sm_arm_notices();
 
   io_uring* ring = ring_.get();
   for (;;) {
@@ -118,6 +119,7 @@ void Worker::handle_cqe(const io_uring_cqe& cqe) noexcept {
     case Op::listener_cancel: return;
     case Op::tick: on_tick(); return;
     case Op::mailbox: on_mailbox(cqe.res); return;
+    case Op::notices: sm_on_notices(cqe.res, cqe.flags); return;
     default: break;
   }
   // Connection operations.

@@ -60,6 +60,10 @@ class Sockmap {
   // in order. No syscall (the ring is mapped). Only `worker`'s own thread may call it: that ring
   // has one reader.
   void drain_notices(uint32_t worker, void (*fn)(void* ctx, const Notice& notice), void* ctx) noexcept;
+  // The fd of `worker`'s notice ring: readable (POLLIN) once a notice is waiting. The program
+  // wakes its pollers only when a notice lands in a ring that was empty, so a poller that drains
+  // the ring on each wakeup hears of every batch once. -1 without the sockmap path.
+  int notice_fd(uint32_t worker) const noexcept;
   // Notices for `worker` that found its ring full, so far: when this moves, the worker looks at
   // every direction it has.
   uint64_t notices_lost(uint32_t worker) const noexcept;

@@ -27,6 +27,7 @@ enum class Op : uint8_t {
   watch_backend,    // sockmap path: POLL for RDHUP/ERR on the backend
   sockmap_check,    // sockmap path: re-check a backlog that is still draining
   mailbox,          // read of the listener mailbox's eventfd (a reload changed listeners)
+  notices,          // sockmap path: multishot POLL on the worker's notice ring
 };
 
 struct UserData {

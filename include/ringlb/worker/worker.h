@@ -227,6 +227,9 @@ class Worker {
   bool sm_drained(const Connection& c, Dir dir, const sockmap::DirState& st) const noexcept;
   void sm_arm_check(uint32_t slot) noexcept;
   void sm_scan_pauses() noexcept;
+  void sm_arm_notices() noexcept;
+  void sm_on_notices(int res, uint32_t flags) noexcept;
+  void sm_drain_notices() noexcept;
   void sm_on_notice(const sockmap::Notice& n) noexcept;
   // The name a direction's control carries, which the program hands back in this worker's
   // notices: the slot and the direction.
