@@ -5,10 +5,14 @@ after a grace period) by Processes.stop_all(); nothing is left listening. Config
 into the run's scratch directory. Each proxy gets the same worker count (`threads`), one pool
 of the same two backends, and hashes on the client address as its operators would configure it.
 """
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -250,3 +254,42 @@ def _ready(procs: Processes, t: Target, log: str) -> Target:
         return t
     procs.stop(t.proc)
     return Target(t.name, t.port, available=False, note=f"did not start: see {log}")
+
+
+@contextlib.contextmanager
+def sockmap_ringlb(binary: str, backend_port: int, max_connections: int | None = None,
+                   max_lag: str | None = None):
+    """ringlb for the sockmap pause benchmarks: one worker in front of one backend, every
+    connection promoted at once, logging at debug (its pause events). Yields (port, log path,
+    PID); killed by PID, its scratch directory removed, on the way out."""
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="ringlb-sockmap-bench-")
+    config, log = os.path.join(tmp, "ringlb.toml"), os.path.join(tmp, "ringlb.log")
+    limit = f"max_connections = {max_connections}\n" if max_connections else ""
+    lag = f'sockmap_max_lag = "{max_lag}"\n' if max_lag else ""
+    with open(config, "w") as f:
+        f.write(f"""[global]
+workers = 1
+admin = ""
+{limit}[listeners.main]
+bind = "127.0.0.1:{port}"
+pool = "p"
+datapath = "sockmap"
+sockmap_promote_after = "0B"
+{lag}[pools.p]
+[pools.p.health]
+interval = "5s"
+[[pools.p.backends]]
+address = "127.0.0.1:{backend_port}"
+""")
+    with open(log, "w") as err:
+        lb = subprocess.Popen([binary, "--config", config], stderr=err,
+                              env=dict(os.environ, RINGLB_LOG_LEVEL="debug"))
+    try:
+        if not wait_accepting(port):  # nothing else runs yet: a blocking wait is fine
+            sys.exit(f"ringlb did not start; its log: {log}")
+        yield port, log, lb.pid
+    finally:
+        lb.kill()
+        lb.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
